@@ -1,0 +1,113 @@
+# Makefile: one non-recursive build for sluice (see shared STYLE.md section 10).
+#
+#   make            build/sluice, -O2 with warnings as errors
+#   make asan       build-asan/sluice with AddressSanitizer + UBSan
+#   make test       unit tests (under ASan) + integration tests against a real
+#                   Kafka and Redis that the harness starts; ends with
+#                   "N passed, N failed"
+#   make up/down/status   the local system (scripts/up.sh)
+#   make bench      every benchmark in bench/ (one command, side by side)
+#   make check      layering check: includes point down only
+#   make help       this list
+#
+# Sources are found by wildcard, so adding a file needs no Makefile change.
+
+CC      ?= gcc
+PKGS    := rdkafka hiredis libuv jansson libssl libcrypto
+WARN    := -Wall -Wextra -Wpedantic -Wshadow -Werror
+CSTD    := -std=c17 -D_GNU_SOURCE
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhiredis -lwslay -lhttp_parser -lm -lpthread
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+CFLAGS_COMMON = $(CSTD) $(WARN) -g -MMD -MP -Isrc $(PKG_CFLAGS) -DSL_VERSION='"$(VERSION)"'
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+SRC      := $(wildcard src/*.c src/core/*.c src/proto/*.c src/kafka/*.c src/redis/*.c src/roles/*.c)
+LIB_SRC  := $(filter-out src/main.c,$(SRC))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+BENCH_SRC := $(wildcard bench/*.c)
+
+# Two flavours share the same rules: build/ (release) and build-asan/.
+define flavour
+$(1)_OBJ := $$(patsubst %.c,$(1)/obj/%.o,$$(SRC))
+$(1)_LIBOBJ := $$(patsubst %.c,$(1)/obj/%.o,$$(LIB_SRC))
+$(1)/obj/%.o: %.c
+	@mkdir -p $$(dir $$@)
+	$$(if $$(Q),@printf '  CC%s %s\n' "$(if $(filter build-asan,$(1)), [asan],)" $$<)
+	$(Q)$$(CC) $$(CFLAGS_COMMON) $(2) -c $$< -o $$@
+$(1)/sluice: $$($(1)_OBJ)
+	$$(if $$(Q),@printf '  LD %s\n' $$@)
+	$(Q)$$(CC) $(2) -o $$@ $$^ $$(PKG_LIBS)
+$(1)/tests/%: $(1)/obj/tests/unit/%.o $$($(1)_LIBOBJ)
+	@mkdir -p $$(dir $$@)
+	$$(if $$(Q),@printf '  LD %s\n' $$@)
+	$(Q)$$(CC) $(2) -o $$@ $$^ $$(PKG_LIBS) -lcmocka $$(WRAP_$$*)
+$(1)/bench/%: $(1)/obj/bench/%.o $$($(1)_LIBOBJ)
+	@mkdir -p $$(dir $$@)
+	$(Q)$$(CC) $(2) -o $$@ $$^ $$(PKG_LIBS)
+-include $$(patsubst %.c,$(1)/obj/%.d,$$(SRC) $$(UNIT_SRC) $$(BENCH_SRC))
+endef
+
+OPT_RELEASE := -O2
+OPT_ASAN    := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+$(eval $(call flavour,build,$(OPT_RELEASE)))
+$(eval $(call flavour,build-asan,$(OPT_ASAN)))
+
+UNIT_BINS      := $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRC))
+UNIT_BINS_ASAN := $(patsubst tests/unit/%.c,build-asan/tests/%,$(UNIT_SRC))
+BENCH_BINS     := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC))
+
+.PHONY: all asan unit test test-unit test-integration deps up down status bench check docs clean help
+.DEFAULT_GOAL := all
+.SECONDARY:
+
+all: build/sluice
+asan: build-asan/sluice
+unit: $(UNIT_BINS) $(UNIT_BINS_ASAN)
+benches: $(BENCH_BINS)
+
+deps:
+	@scripts/install-deps.sh
+
+# make test: install what is missing, build both flavours, run every suite
+# (unit tests under ASan+UBSan, integration against real Kafka + Redis) and
+# print one summary line.
+test: deps
+	@$(MAKE) --no-print-directory all asan unit benches
+	@tests/run-all.sh
+
+test-unit: all asan unit
+	@tests/run-all.sh --unit-only
+
+test-integration: all asan
+	@tests/run-all.sh --integration-only
+
+up: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/up.sh
+
+down:
+	@scripts/down.sh
+
+status:
+	@scripts/status.sh
+
+bench: deps all benches
+	@bench/run-all.sh
+
+check:
+	@scripts/check-layers.sh
+
+docs: all
+	@build/sluice config docs > docs/config.md
+
+clean:
+	rm -rf build build-asan
+
+help:
+	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'

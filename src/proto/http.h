@@ -1,0 +1,110 @@
+/* http.h: the HTTP/1.1 server every sluice role runs (API, publisher,
+ * REST proxy, and the /healthz /readyz /metrics endpoints of the others).
+ *
+ * How it fits: one server per libuv loop; connections embed their uv_tcp_t.
+ * http-parser (libhttp-parser) parses requests; everything around it is ours:
+ * keep-alive, pipelining (one request at a time, in order), chunked request
+ * bodies, limits on head and body size, idle timeouts and a cap on open
+ * connections. A handler answers at once or later (long polls): the request
+ * stays valid until it is answered or its abort callback fires.
+ * WebSocket and SSE take the socket over with sl_http_hijack(); from then on
+ * the caller writes to the stream itself (the publisher shares one encoded
+ * frame among many sockets) and this module only forwards reads and closes.
+ * References: RFC 9112 (HTTP/1.1 message syntax).
+ * Non-goals: HTTP/2, TLS (a terminating proxy in front does it), compression.
+ */
+#ifndef SL_PROTO_HTTP_H
+#define SL_PROTO_HTTP_H
+
+#include "core/buf.h"
+#include "core/err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct sl_http_server sl_http_server_t;
+typedef struct sl_http_req sl_http_req_t;
+
+typedef struct sl_http_limits {
+	size_t max_connections;   /* accepted at once; more are closed at once */
+	size_t max_header_bytes;  /* request line + headers; over: 431 */
+	size_t max_body_bytes;    /* over: 413 */
+	uint64_t idle_timeout_ms; /* no request bytes for this long: close */
+} sl_http_limits_t;
+
+#define SL_HTTP_LIMITS_DEFAULT {100000, 16384, 1048576, 60000}
+
+typedef void (*sl_http_handler_cb)(sl_http_req_t *req, void *arg);
+/* Formats an error body for this server's clients (our API and Confluent's differ). */
+typedef void (*sl_http_error_fmt_cb)(int status, const char *code, const char *message, sl_buf_t *out);
+
+sl_http_server_t *sl_http_server_new(uv_loop_t *loop, const sl_http_limits_t *limits,
+				     sl_http_handler_cb handler, void *arg);
+void sl_http_server_set_error_fmt(sl_http_server_t *srv, sl_http_error_fmt_cb fmt);
+/* Extra header lines ("Name: value\r\n" each) sent with every response (CORS). */
+void sl_http_server_set_extra_headers(sl_http_server_t *srv, const char *lines);
+/* port 0 picks a free port; see sl_http_server_port. */
+int sl_http_server_listen(sl_http_server_t *srv, const char *host, int port, sl_err_t *err);
+int sl_http_server_port(const sl_http_server_t *srv);
+size_t sl_http_server_conn_count(const sl_http_server_t *srv);
+/* Stop accepting and close idle connections now; connections with a request
+ * in flight close once it is answered; hijacked ones get their on_close.
+ * done_cb fires when every handle is closed; then call sl_http_server_free. */
+void sl_http_server_close(sl_http_server_t *srv, void (*done_cb)(void *arg), void *arg);
+void sl_http_server_free(sl_http_server_t *srv);
+
+/* ---- the request ---- */
+const char *sl_http_req_method(const sl_http_req_t *req);   /* "GET" */
+sl_iov_t sl_http_req_path(const sl_http_req_t *req);       /* "/v1/x" without query */
+sl_iov_t sl_http_req_query(const sl_http_req_t *req);      /* after '?', may be empty */
+/* Case-insensitive; NUL-terminated value or NULL. */
+const char *sl_http_req_header(const sl_http_req_t *req, const char *name);
+sl_iov_t sl_http_req_body(const sl_http_req_t *req);
+bool sl_http_req_is_upgrade(const sl_http_req_t *req);
+/* Copy query parameter `name` (percent-decoded) into out; false when absent. */
+bool sl_http_req_query_param(const sl_http_req_t *req, const char *name, char *out, size_t outlen);
+/* The connection's id, for logs. */
+uint64_t sl_http_req_conn_id(const sl_http_req_t *req);
+void *sl_http_req_server_arg(const sl_http_req_t *req);
+/* Per-request slot for the handler (long polls). */
+void sl_http_req_set_data(sl_http_req_t *req, void *data);
+void *sl_http_req_data(const sl_http_req_t *req);
+/* Called instead of a response when the client goes away first; req is dead after. */
+void sl_http_req_on_abort(sl_http_req_t *req, void (*abort_cb)(sl_http_req_t *req, void *arg), void *arg);
+
+/* ---- answering (exactly once per request) ---- */
+/* Header lines for the next response only, "Name: value" (no CRLF). */
+void sl_http_req_add_header(sl_http_req_t *req, const char *line);
+void sl_http_respond(sl_http_req_t *req, int status, const char *content_type, const void *body, size_t len);
+void sl_http_respond_json(sl_http_req_t *req, int status, const char *json);
+/* Error through the server's error formatter; code is a stable word. */
+void sl_http_respond_error(sl_http_req_t *req, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* ---- taking the socket over (WebSocket, SSE) ---- */
+typedef struct sl_http_hijack_cbs {
+	void (*on_read)(void *ud, const char *data, size_t len); /* bytes from the client */
+	void (*on_close)(void *ud); /* the socket is closing; last call, stream invalid after */
+} sl_http_hijack_cbs_t;
+
+/* Ends HTTP processing on this connection and returns the stream to write
+ * to (uv_write/uv_try_write). Bytes the client sent after the request head
+ * are returned in *leftover (valid until the handler returns) for the caller
+ * to process first; later bytes arrive through on_read. */
+uv_stream_t *sl_http_hijack(sl_http_req_t *req, const sl_http_hijack_cbs_t *cbs, void *ud, sl_iov_t *leftover);
+/* Close a hijacked stream; on_close fires from the close path. */
+void sl_http_hijack_close(uv_stream_t *stream);
+
+/* ---- helpers ---- */
+const char *sl_http_status_text(int status);
+/* Serve /healthz, /readyz and /metrics; returns true when req was one of them.
+ * ready_cb fills why (for the 503 body) and returns false when not ready. */
+typedef bool (*sl_http_ready_cb)(void *arg, sl_buf_t *why);
+bool sl_http_serve_ops(sl_http_req_t *req, sl_http_ready_cb ready_cb, void *arg);
+/* True when the path equals the literal. */
+bool sl_iov_eq(sl_iov_t a, const char *lit);
+bool sl_iov_prefix(sl_iov_t a, const char *lit);
+
+#endif
