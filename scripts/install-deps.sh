@@ -29,3 +29,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 "$here/fetch-kafka.sh"
+
+# Area-specific installs (Python/Node test clients, browsers): one script each.
+for extra in "$here"/install.d/*.sh; do
+	[ -f "$extra" ] && bash "$extra"
+done
+exit 0

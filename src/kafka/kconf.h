@@ -1,0 +1,28 @@
+/* kconf.h: builds librdkafka configurations from sluice settings.
+ *
+ * Every Kafka client in sluice (tools, feed, reducer, api, REST proxy) gets
+ * its rd_kafka_conf_t here, so the same flags mean the same thing
+ * everywhere: --bootstrap-server, the -X kafka.<prop>=<v> pass-through
+ * (SASL/SSL settings travel this way), and sane defaults per client kind.
+ * Non-goals: owning any handle; callers create and destroy their clients.
+ */
+#ifndef SL_KAFKA_KCONF_H
+#define SL_KAFKA_KCONF_H
+
+#include "core/config.h"
+#include "core/err.h"
+
+#include <librdkafka/rdkafka.h>
+
+typedef enum { SL_KCONF_PRODUCER, SL_KCONF_CONSUMER, SL_KCONF_ADMIN } sl_kconf_kind_t;
+
+/* A new conf with bootstrap servers, client.id "sluice-<role>", the kind's
+ * defaults, then every -X kafka.* pair from cfg (which wins). NULL with err
+ * filled when a property is unknown or has a bad value. */
+rd_kafka_conf_t *sl_kconf_new(const sl_cfg_t *cfg, const char *role, sl_kconf_kind_t kind, sl_err_t *err);
+/* Set one property, err names it. */
+int sl_kconf_set(rd_kafka_conf_t *conf, const char *name, const char *value, sl_err_t *err);
+/* Map a librdkafka error to SL_E* (retriable ones to SL_EUNAVAIL). */
+int sl_kafka_err_code(rd_kafka_resp_err_t e);
+
+#endif

@@ -1,0 +1,53 @@
+/* runtime.c: signals and loop lifetime for roles (see runtime.h). */
+#include "proto/runtime.h"
+
+#include "core/log.h"
+
+#include <signal.h>
+#include <stdlib.h>
+
+static void signal_cb(uv_signal_t *h, int signum)
+{
+	sl_runtime_t *rt = h->data;
+	if (rt->stopping) {
+		sl_log_warn("shutdown_forced", "signal=%d", signum);
+		_Exit(1);
+	}
+	rt->stopping = true;
+	sl_log_info("shutdown_begin", "signal=%d", signum);
+	rt->stop_cb(rt->arg);
+}
+
+void sl_runtime_init(sl_runtime_t *rt, uv_loop_t *loop, void (*stop_cb)(void *arg), void *arg)
+{
+	signal(SIGPIPE, SIG_IGN);
+	rt->loop = loop;
+	rt->stop_cb = stop_cb;
+	rt->arg = arg;
+	rt->stopping = false;
+	uv_signal_init(loop, &rt->sigterm);
+	uv_signal_init(loop, &rt->sigint);
+	rt->sigterm.data = rt->sigint.data = rt;
+	uv_signal_start(&rt->sigterm, signal_cb, SIGTERM);
+	uv_signal_start(&rt->sigint, signal_cb, SIGINT);
+	/* Signals must not keep the loop alive once everything else is closed;
+	 * the role closes them explicitly, but unref makes a missed close harmless. */
+	uv_unref((uv_handle_t *)&rt->sigterm);
+	uv_unref((uv_handle_t *)&rt->sigint);
+}
+
+void sl_runtime_close(sl_runtime_t *rt)
+{
+	if (!uv_is_closing((uv_handle_t *)&rt->sigterm))
+		uv_close((uv_handle_t *)&rt->sigterm, NULL);
+	if (!uv_is_closing((uv_handle_t *)&rt->sigint))
+		uv_close((uv_handle_t *)&rt->sigint, NULL);
+}
+
+int sl_runtime_run(sl_runtime_t *rt)
+{
+	uv_run(rt->loop, UV_RUN_DEFAULT);
+	sl_runtime_close(rt);
+	uv_run(rt->loop, UV_RUN_DEFAULT);
+	return uv_loop_close(rt->loop);
+}

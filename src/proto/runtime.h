@@ -1,0 +1,28 @@
+/* runtime.h: what every long-running role does around its loop: ignore
+ * SIGPIPE, turn SIGTERM/SIGINT into one call of the role's stop callback
+ * (a second signal exits at once, for a stuck shutdown), and close its own
+ * handles so uv_loop_close() can succeed.
+ * Non-goals: daemonizing, pid files (scripts/up.sh does that).
+ */
+#ifndef SL_PROTO_RUNTIME_H
+#define SL_PROTO_RUNTIME_H
+
+#include <stdbool.h>
+#include <uv.h>
+
+typedef struct sl_runtime {
+	uv_loop_t *loop;
+	uv_signal_t sigterm, sigint;
+	void (*stop_cb)(void *arg);
+	void *arg;
+	bool stopping;
+} sl_runtime_t;
+
+void sl_runtime_init(sl_runtime_t *rt, uv_loop_t *loop, void (*stop_cb)(void *arg), void *arg);
+/* Close the signal handles (call from the stop path; the loop then drains). */
+void sl_runtime_close(sl_runtime_t *rt);
+/* Run the loop to the end and close it; returns uv_loop_close()'s result
+ * (0 when every handle was closed, as tests assert). */
+int sl_runtime_run(sl_runtime_t *rt);
+
+#endif
