@@ -51,6 +51,8 @@ const sl_cfg_key_t sl_cfg_keys_http[] = {
 	{"max-header-bytes", NULL, "SLUICE_MAX_HEADER_BYTES", SL_CFG_INT, "16384", 512, 1048576, "largest request head"},
 	{"idle-timeout-ms", NULL, "SLUICE_IDLE_TIMEOUT_MS", SL_CFG_INT, "60000", 100, 86400000,
 	 "close a connection idle this long"},
+	{"cors-origin", NULL, "SLUICE_CORS_ORIGIN", SL_CFG_LIST, NULL, 0, 0,
+	 "browser origins allowed to call this server (comma-separated, * for any; none by default)"},
 	{0},
 };
 

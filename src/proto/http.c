@@ -74,10 +74,13 @@ struct sl_http_server {
 	void *arg;
 	sl_http_error_fmt_cb error_fmt;
 	char *extra_headers;
+	char **cors;
+	size_t ncors;
 	conn_t *conns;
 	size_t nconns;
 	uint64_t next_id;
 	bool closing;
+	bool free_when_closed; /* listen failed: free once the listener is closed */
 	void (*done_cb)(void *);
 	void *done_arg;
 	int port;
@@ -87,6 +90,7 @@ struct sl_http_server {
 
 static void conn_close(conn_t *c);
 static void conn_process(conn_t *c);
+static const char *cors_origin(const sl_http_server_t *srv, const sl_http_req_t *req);
 static void maybe_done(sl_http_server_t *srv);
 
 static void default_error_fmt(int status, const char *code, const char *message, sl_buf_t *out)
@@ -387,11 +391,20 @@ static void conn_process(conn_t *c)
 		if (!c->in_request)
 			break; /* need more bytes */
 		http_parser_pause(&c->parser, 0);
-		if (c->req.upgrade && !c->req.method) {
-			fail_parse(c);
-			return;
+		sl_metric_add(c->srv->m_requests, 1);
+		if (!strcmp(c->req.method, "OPTIONS") && cors_origin(c->srv, &c->req) &&
+		    sl_http_req_header(&c->req, "access-control-request-method")) {
+			/* CORS preflight: answered here, the handler never sees it. */
+			sl_http_req_add_header(&c->req, "Access-Control-Allow-Methods: GET, POST, PUT, DELETE, OPTIONS");
+			const char *h = sl_http_req_header(&c->req, "access-control-request-headers");
+			sl_buf_t line = SL_BUF_INIT;
+			sl_buf_printf(&line, "Access-Control-Allow-Headers: %s", h && !strpbrk(h, "\r\n") ? h : "Content-Type");
+			sl_http_req_add_header(&c->req, line.data);
+			sl_buf_free(&line);
+			sl_http_req_add_header(&c->req, "Access-Control-Max-Age: 600");
+			sl_http_respond(&c->req, 204, NULL, NULL, 0);
+			continue;
 		}
-		c->srv->m_requests ? sl_metric_add(c->srv->m_requests, 1) : (void)0;
 		c->srv->handler(&c->req, c->srv->arg);
 		if (c->hijacked)
 			return;
@@ -535,6 +548,31 @@ void sl_http_server_set_error_fmt(sl_http_server_t *srv, sl_http_error_fmt_cb fm
 	srv->error_fmt = fmt ? fmt : default_error_fmt;
 }
 
+void sl_http_server_set_cors(sl_http_server_t *srv, const char *const *origins, size_t n)
+{
+	for (size_t i = 0; i < srv->ncors; i++)
+		free(srv->cors[i]);
+	free(srv->cors);
+	srv->cors = n ? sl_xcalloc(n, sizeof(char *)) : NULL;
+	srv->ncors = n;
+	for (size_t i = 0; i < n; i++)
+		srv->cors[i] = sl_xstrdup(origins[i]);
+}
+
+/* The origin to echo back when this request's Origin is allowed, else NULL. */
+static const char *cors_origin(const sl_http_server_t *srv, const sl_http_req_t *req)
+{
+	if (!srv->ncors)
+		return NULL;
+	const char *origin = sl_http_req_header(req, "origin");
+	if (!origin || strpbrk(origin, "\r\n"))
+		return NULL;
+	for (size_t i = 0; i < srv->ncors; i++)
+		if (!strcmp(srv->cors[i], "*") || !strcmp(srv->cors[i], origin))
+			return origin;
+	return NULL;
+}
+
 void sl_http_server_set_extra_headers(sl_http_server_t *srv, const char *lines)
 {
 	free(srv->extra_headers);
@@ -588,6 +626,10 @@ static void listener_closed_cb(uv_handle_t *h)
 {
 	sl_http_server_t *srv = sl_container_of((uv_tcp_t *)h, sl_http_server_t, listener);
 	srv->listening = false;
+	if (srv->free_when_closed) {
+		sl_http_server_free(srv);
+		return;
+	}
 	maybe_done(srv);
 }
 
@@ -614,6 +656,7 @@ void sl_http_server_free(sl_http_server_t *srv)
 	if (!srv)
 		return;
 	free(srv->extra_headers);
+	sl_http_server_set_cors(srv, NULL, 0);
 	free(srv);
 }
 
@@ -709,6 +752,13 @@ void sl_http_respond(sl_http_req_t *req, int status, const char *content_type, c
 	if (req->answered || c->closing || c->hijacked)
 		return;
 	req->answered = true;
+	const char *origin = cors_origin(c->srv, req);
+	if (origin) {
+		sl_buf_t line = SL_BUF_INIT;
+		sl_buf_printf(&line, "Access-Control-Allow-Origin: %s\r\nVary: Origin", origin);
+		sl_http_req_add_header(req, line.data);
+		sl_buf_free(&line);
+	}
 	bool keep = req->keep_alive && !c->close_after_write && !c->srv->closing;
 	if (!keep)
 		c->close_after_write = true;
@@ -809,4 +859,30 @@ bool sl_http_serve_ops(sl_http_req_t *req, sl_http_ready_cb ready_cb, void *arg)
 		return true;
 	}
 	return false;
+}
+
+sl_http_server_t *sl_http_server_from_cfg(uv_loop_t *loop, const sl_cfg_t *cfg, sl_http_handler_cb handler, void *arg,
+					  sl_err_t *err)
+{
+	sl_http_limits_t lim = {
+		.max_connections = (size_t)sl_cfg_int(cfg, "max-connections"),
+		.max_header_bytes = (size_t)sl_cfg_int(cfg, "max-header-bytes"),
+		.max_body_bytes = (size_t)sl_cfg_int(cfg, "max-body-bytes"),
+		.idle_timeout_ms = (uint64_t)sl_cfg_int(cfg, "idle-timeout-ms"),
+	};
+	sl_http_server_t *srv = sl_http_server_new(loop, &lim, handler, arg);
+	const char *const *origins;
+	size_t n = sl_cfg_list(cfg, "cors-origin", &origins);
+	sl_http_server_set_cors(srv, origins, n);
+	if (sl_http_server_listen(srv, sl_cfg_str(cfg, "listen-host"), (int)sl_cfg_int(cfg, "port"), err) < 0) {
+		/* The listener handle may be open: it frees the server when closed
+		 * (the caller's loop runs that close while shutting down). */
+		bool open = srv->listening;
+		srv->free_when_closed = open;
+		sl_http_server_close(srv, NULL, NULL);
+		if (!open)
+			sl_http_server_free(srv);
+		return NULL;
+	}
+	return srv;
 }

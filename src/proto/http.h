@@ -45,6 +45,10 @@ sl_http_server_t *sl_http_server_new(uv_loop_t *loop, const sl_http_limits_t *li
 void sl_http_server_set_error_fmt(sl_http_server_t *srv, sl_http_error_fmt_cb fmt);
 /* Extra header lines ("Name: value\r\n" each) sent with every response (CORS). */
 void sl_http_server_set_extra_headers(sl_http_server_t *srv, const char *lines);
+/* Browser origins allowed (CORS): matching requests get
+ * Access-Control-Allow-Origin, and preflight OPTIONS requests are answered
+ * here without reaching the handler. "*" allows any origin. Copied. */
+void sl_http_server_set_cors(sl_http_server_t *srv, const char *const *origins, size_t n);
 /* port 0 picks a free port; see sl_http_server_port. */
 int sl_http_server_listen(sl_http_server_t *srv, const char *host, int port, sl_err_t *err);
 int sl_http_server_port(const sl_http_server_t *srv);
@@ -107,4 +111,12 @@ bool sl_http_serve_ops(sl_http_req_t *req, sl_http_ready_cb ready_cb, void *arg)
 bool sl_iov_eq(sl_iov_t a, const char *lit);
 bool sl_iov_prefix(sl_iov_t a, const char *lit);
 
+
+
+/* ---- from settings ---- */
+#include "core/config.h"
+/* A server with limits and CORS from sl_cfg_keys_http, listening on
+ * listen-host and the role's "port" key. NULL with err filled on failure. */
+sl_http_server_t *sl_http_server_from_cfg(uv_loop_t *loop, const sl_cfg_t *cfg, sl_http_handler_cb handler, void *arg,
+					  sl_err_t *err);
 #endif
