@@ -369,7 +369,6 @@ static void fail_parse(conn_t *c)
 	sl_buf_t body = SL_BUF_INIT;
 	c->srv->error_fmt(status, code, msg, &body);
 	c->close_after_write = true;
-	http_parser_pause(&c->parser, 0);
 	uv_read_stop((uv_stream_t *)&c->tcp);
 	write_response(c, status, "application/json", body.data, body.len, false, NULL);
 	sl_buf_free(&body);
@@ -496,6 +495,7 @@ static void accept_cb(uv_stream_t *ls, int status)
 	conn_t *c = sl_xcalloc(1, sizeof(*c));
 	c->srv = srv;
 	c->id = ++srv->next_id;
+	c->req.conn = c;
 	uv_tcp_init(srv->loop, &c->tcp);
 	uv_timer_init(srv->loop, &c->idle);
 	c->next = srv->conns;

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# check-layers.sh: `make check`: includes point down only (STYLE section 1):
+# roles -> proto|kafka|redis -> core; core includes no sluice layer above it,
+# and roles never include each other's headers (only roles/roles.h).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bad=0
+report() { echo "layering: $1"; bad=1; }
+while IFS= read -r hit; do report "$hit (core must not include proto, kafka, redis or roles)"; done \
+	< <(grep -HnE '#include "(proto|kafka|redis|roles)/' src/core/*.[ch] 2>/dev/null)
+while IFS= read -r hit; do report "$hit (lower layers must not include roles)"; done \
+	< <(grep -HnE '#include "roles/' src/proto/*.[ch] src/kafka/*.[ch] src/redis/*.[ch] 2>/dev/null)
+for f in src/roles/*.[ch]; do
+	[ -f "$f" ] || continue
+	base=$(basename "$f"); stem=${base%%[._]*}
+	while IFS= read -r inc; do
+		h=${inc#roles/}; hstem=${h%%[._]*}
+		[ "$h" = roles.h ] && continue
+		[ "$hstem" = "$stem" ] && continue # a role's own split files
+		report "$f includes roles/$h (roles never include each other)"
+	done < <(grep -oE '#include "roles/[^"]+"' "$f" | sed 's/#include "//; s/"$//')
+done
+[ $bad = 0 ] && echo "layering: ok"
+exit $bad
