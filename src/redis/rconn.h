@@ -21,6 +21,7 @@
 #include <hiredis/hiredis.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 typedef struct sl_rconn sl_rconn_t;
@@ -39,6 +40,9 @@ bool sl_rconn_connected(const sl_rconn_t *rc);
 int sl_rconn_command(sl_rconn_t *rc, sl_rconn_reply_cb cb, void *arg, const char *fmt, ...);
 int sl_rconn_commandargv(sl_rconn_t *rc, sl_rconn_reply_cb cb, void *arg, int argc, const char **argv,
 			 const size_t *argvlen);
+/* Reply timeout (default 5000 ms) and connect timeout (default 3000 ms);
+ * 0 keeps the current value. */
+void sl_rconn_set_timeouts(sl_rconn_t *rc, uint64_t reply_ms, uint64_t connect_ms);
 /* Commands sent and not yet answered. */
 size_t sl_rconn_pending(const sl_rconn_t *rc);
 /* Disconnect (pending callbacks get NULL), stop retrying; done fires once
