@@ -7,7 +7,7 @@ set -euo pipefail
 it_require_stack
 topic=$(unique foo)
 cp="$KAFKA_LIBS/*"
-log4j="-Dlog4j.configuration=file:$KAFKA_LIBS/log4j.properties"
+log4j="-Dlog4j.configuration=file:$KAFKA_LIBS/tools-log4j.properties"
 seq 42 | timeout 60 java $log4j -cp "$cp" kafka.tools.ConsoleProducer --request-required-acks 1 \
 	--bootstrap-server "$SLUICE_KAFKA_BROKERS" --topic "$topic" 2>/dev/null
 got=$(timeout 60 java $log4j -cp "$cp" org.apache.kafka.tools.consumer.ConsoleConsumer \
