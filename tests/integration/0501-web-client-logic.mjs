@@ -14,6 +14,8 @@ import {
 } from '../../web/sluice-client.mjs';
 import {PromParseError, byLabel, histogramQuantile, parsePrometheus, rate, sum} from '../../web/prom.mjs';
 import {priceOf} from '../../web/board.mjs';
+import {discoverMarkets, parseSelection} from '../../web/markets.mjs';
+import {roleKind, summarize} from '../../web/system.mjs';
 
 const rec = (market, offset, value = offset / 10, partition = 3) => ({market, value, offset, partition, ts: 1700000000000 + offset});
 
@@ -346,4 +348,70 @@ test('client: bad options are refused', () => {
 		(e) => e.code === 'bad_config');
 	assert.throws(() => new SluiceClient({apiUrl: 'http://a', publisherUrl: 'http://b', markets: [1]}),
 		(e) => e.code === 'bad_market');
+});
+
+test('parseSelection: ids, ranges, all, dedup', () => {
+	assert.deepEqual(parseSelection('m-0001, m-0002 m-0001'), {all: false, ids: ['m-0001', 'm-0002']});
+	assert.deepEqual(parseSelection('m-0009..m-0011').ids, ['m-0009', 'm-0010', 'm-0011']);
+	assert.deepEqual(parseSelection('m-0098..0101').ids, ['m-0098', 'm-0099', 'm-0100', 'm-0101']);
+	assert.deepEqual(parseSelection('ALL'), {all: true, ids: []});
+	assert.deepEqual(parseSelection('  '), {all: false, ids: []});
+});
+
+for (const [why, text] of [
+	['backwards range', 'm-0005..m-0001'], ['prefixes differ', 'a-1..b-3'], ['huge range', 'm-0..m-99999'],
+	['bad char', 'm-0001 m/2'],
+]) {
+	test(`parseSelection rejects: ${why}`, () => {
+		assert.throws(() => parseSelection(text), (e) => e.code === 'bad_market');
+	});
+}
+
+test('discoverMarkets asks in batches and stops after the last known market', async () => {
+	const asked = [];
+	const known = new Set(['m-0001', 'm-0002', 'm-0150']);
+	const f = async (url) => {
+		const ids = new URL(url).searchParams.get('ids').split(',');
+		asked.push(ids.length);
+		return new Response(JSON.stringify({markets: ids.filter((i) => known.has(i)).map((market) => ({market, offset: 1}))}));
+	};
+	assert.deepEqual(await discoverMarkets('http://api', {fetch: f, batch: 100, limit: 1000}), ['m-0001', 'm-0002', 'm-0150']);
+	assert.deepEqual(asked, [100, 100, 100]);
+	const down = async () => {
+		throw new TypeError('fetch failed');
+	};
+	await assert.rejects(discoverMarkets('http://api', {fetch: down}), (e) => e.code === 'api_unreachable');
+	const missing = async () => new Response('{"error":"not_found"}', {status: 404});
+	await assert.rejects(discoverMarkets('http://api', {fetch: missing}), (e) => e.status === 404);
+});
+
+test('system summary: rates, lag per partition, owners, roles down', () => {
+	assert.equal(roleKind('reducer-2'), 'reducer');
+	assert.equal(roleKind('publisher'), 'publisher');
+	assert.equal(roleKind('rest-proxy'), 'rest-proxy');
+	const at = (t, text) => ({at: t, scrape: parsePrometheus(text)});
+	const red = (n, lagText) => `process_cpu_seconds_total ${n / 100}\nsluice_reducer_records_total ${n}\n${lagText}`;
+	const sources = [
+		{name: 'reducer-1', prev: at(0, red(100, '')), cur: at(2000, red(300, 'sluice_reducer_consumer_lag{partition="1"} 5\nsluice_reducer_consumer_lag{partition="0"} 2\n'))},
+		{name: 'reducer-2', prev: null, cur: at(2000, red(50, 'sluice_reducer_consumer_lag{partition="2"} 0\n'))},
+		{name: 'reducer-3', prev: null, cur: null, error: 'Failed to fetch'},
+		{name: 'publisher', prev: at(0, 'sluice_publisher_messages_out_total 1000\nsluice_publisher_connections 3\n'),
+			cur: at(1000, 'sluice_publisher_messages_out_total 1500\nsluice_publisher_connections 4\n')},
+	];
+	const sm = summarize(sources, 0);
+	assert.equal(sm.recordsIn, 100, 'only reducer-1 has two scrapes: (300-100)/2s');
+	assert.equal(sm.messagesOut, 500);
+	assert.equal(sm.connections, 4);
+	assert.equal(sm.totalLag, 7);
+	assert.deepEqual([...sm.lag.keys()], ['0', '1', '2'], 'sorted by partition');
+	assert.equal(sm.lag.get('2').owner, 'reducer-2');
+	assert.deepEqual(sm.reducers, [
+		{name: 'reducer-1', up: true, partitions: ['0', '1']},
+		{name: 'reducer-2', up: true, partitions: ['2']},
+		{name: 'reducer-3', up: false, partitions: []},
+	]);
+	assert.equal(sm.roles.find((r) => r.name === 'reducer-1').cpuPct, 100);
+	assert.equal(sm.roles.find((r) => r.name === 'reducer-3').up, false);
+	const empty = summarize([]);
+	assert.equal(empty.recordsIn, null, 'no data: null, shown as a dash');
 });
