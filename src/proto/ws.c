@@ -1,0 +1,242 @@
+/* ws.c: WebSocket handshake and client-frame reader (see ws.h).
+ *
+ * The handshake follows RFC 6455 section 4.2.1 to the letter, checking the
+ * cheap things first. The reader wraps a wslay server context whose recv
+ * callback hands over the bytes of the current read and whose send callback
+ * passes wslay's control replies to the caller; a prescan of frame headers
+ * (section 5.2) finds message boundaries so the context can be dropped.
+ */
+#include "proto/ws.h"
+
+#include "core/alloc.h"
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <wslay/wslay.h>
+
+static const char WS_GUID[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/* True when the comma-separated header value has this token (case-insensitive). */
+static bool has_token(const char *value, const char *token)
+{
+	size_t tl = strlen(token);
+	const char *s = value;
+	while (s && *s) {
+		while (*s == ' ' || *s == '\t' || *s == ',')
+			s++;
+		const char *e = s;
+		while (*e && *e != ',')
+			e++;
+		const char *t = e;
+		while (t > s && (t[-1] == ' ' || t[-1] == '\t'))
+			t--;
+		if ((size_t)(t - s) == tl && !strncasecmp(s, token, tl))
+			return true;
+		s = e;
+	}
+	return false;
+}
+
+static bool valid_key(const char *key)
+{
+	/* 16 bytes in base64: 22 significant characters then "==". */
+	if (strlen(key) != 24 || key[22] != '=' || key[23] != '=')
+		return false;
+	unsigned char out[20];
+	int n = EVP_DecodeBlock(out, (const unsigned char *)key, 24);
+	return n == 18; /* EVP_DecodeBlock counts the padding bytes too */
+}
+
+static int reject(sl_ws_reject_t *rej, int status, const char *code, const char *message)
+{
+	rej->status = status;
+	rej->code = code;
+	rej->message = message;
+	return -1;
+}
+
+int sl_ws_handshake_check(const sl_http_req_t *req, sl_ws_reject_t *rej)
+{
+	if (strcmp(sl_http_req_method(req), "GET") != 0)
+		return reject(rej, 405, "method_not_allowed", "a WebSocket handshake is a GET request");
+	const char *upgrade = sl_http_req_header(req, "upgrade");
+	const char *conn = sl_http_req_header(req, "connection");
+	if (!upgrade || !has_token(upgrade, "websocket") || !conn || !has_token(conn, "upgrade"))
+		return reject(rej, 426, "upgrade_required",
+			      "this endpoint speaks WebSocket: send Upgrade: websocket and Connection: Upgrade");
+	const char *version = sl_http_req_header(req, "sec-websocket-version");
+	if (!version || strcmp(version, "13") != 0)
+		return reject(rej, 426, "bad_websocket_version", "Sec-WebSocket-Version must be 13");
+	const char *key = sl_http_req_header(req, "sec-websocket-key");
+	if (!key)
+		return reject(rej, 400, "missing_websocket_key", "Sec-WebSocket-Key is missing");
+	if (!valid_key(key))
+		return reject(rej, 400, "bad_websocket_key", "Sec-WebSocket-Key must be 16 bytes in base64");
+	return 0;
+}
+
+void sl_ws_accept_key(const char *key, char out[29])
+{
+	unsigned char digest[SHA_DIGEST_LENGTH];
+	char buf[128];
+	size_t kl = strlen(key);
+	if (kl > sizeof(buf) - sizeof(WS_GUID))
+		kl = sizeof(buf) - sizeof(WS_GUID);
+	memcpy(buf, key, kl);
+	memcpy(buf + kl, WS_GUID, sizeof(WS_GUID) - 1);
+	SHA1((const unsigned char *)buf, kl + sizeof(WS_GUID) - 1, digest);
+	EVP_EncodeBlock((unsigned char *)out, digest, SHA_DIGEST_LENGTH);
+	out[28] = '\0';
+}
+
+void sl_ws_handshake_response(const char *key, const char *extra, sl_buf_t *out)
+{
+	char accept[29];
+	sl_ws_accept_key(key, accept);
+	sl_buf_printf(out,
+		      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+		      "Sec-WebSocket-Accept: %s\r\n%s\r\n",
+		      accept, extra ? extra : "");
+}
+
+/* ---- reader ---- */
+
+struct sl_ws_reader {
+	wslay_event_context_ptr ctx;
+	const sl_ws_reader_cbs_t *cbs;
+	void *ud;
+	const uint8_t *in; /* the bytes of the current feed */
+	size_t in_left;
+	/* prescan of frame boundaries */
+	uint8_t hdr[14];
+	uint8_t hdr_len;
+	uint64_t payload_left;
+	bool in_fragmented;
+};
+
+static long live_readers;
+
+long sl_ws_reader_live(void)
+{
+	return live_readers;
+}
+
+static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *user_data)
+{
+	(void)flags;
+	sl_ws_reader_t *rd = user_data;
+	if (!rd->in_left) {
+		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+		return -1;
+	}
+	size_t n = len < rd->in_left ? len : rd->in_left;
+	memcpy(buf, rd->in, n);
+	rd->in += n;
+	rd->in_left -= n;
+	return (ssize_t)n;
+}
+
+static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags, void *user_data)
+{
+	(void)ctx;
+	(void)flags;
+	sl_ws_reader_t *rd = user_data;
+	rd->cbs->on_output(rd->ud, data, len);
+	return (ssize_t)len;
+}
+
+static void msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg, void *user_data)
+{
+	(void)ctx;
+	sl_ws_reader_t *rd = user_data;
+	if ((arg->opcode == WSLAY_TEXT_FRAME || arg->opcode == WSLAY_BINARY_FRAME) && rd->cbs->on_message)
+		rd->cbs->on_message(rd->ud, arg->opcode, arg->msg, arg->msg_length);
+}
+
+/* Advance the boundary prescan over data (RFC 6455 section 5.2 header layout). */
+static void prescan(sl_ws_reader_t *rd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		if (rd->payload_left) {
+			size_t k = rd->payload_left < n ? (size_t)rd->payload_left : n;
+			rd->payload_left -= k;
+			p += k;
+			n -= k;
+			continue;
+		}
+		rd->hdr[rd->hdr_len++] = *p++;
+		n--;
+		if (rd->hdr_len < 2)
+			continue;
+		uint8_t l7 = rd->hdr[1] & 0x7f;
+		size_t need = 2 + (l7 == 126 ? 2 : l7 == 127 ? 8 : 0) + ((rd->hdr[1] & 0x80) ? 4 : 0);
+		if (rd->hdr_len < need)
+			continue;
+		uint64_t plen = l7;
+		if (l7 == 126)
+			plen = ((uint64_t)rd->hdr[2] << 8) | rd->hdr[3];
+		else if (l7 == 127)
+			for (int i = 0; i < 8; i++)
+				plen = (plen << 8) | rd->hdr[2 + i];
+		uint8_t opcode = rd->hdr[0] & 0x0f;
+		bool fin = rd->hdr[0] & 0x80;
+		if (opcode < 0x8)
+			rd->in_fragmented = !fin;
+		rd->payload_left = plen;
+		rd->hdr_len = 0;
+	}
+}
+
+void sl_ws_reader_free(sl_ws_reader_t *rd)
+{
+	if (!rd)
+		return;
+	wslay_event_context_free(rd->ctx);
+	free(rd);
+	live_readers--;
+}
+
+int sl_ws_reader_feed(sl_ws_reader_t **rdp, const sl_ws_reader_cbs_t *cbs, void *ud, size_t max_message,
+		      const char *data, size_t len, uint16_t *close_code)
+{
+	static const struct wslay_event_callbacks wcbs = {
+		.recv_callback = recv_cb,
+		.send_callback = send_cb,
+		.on_msg_recv_callback = msg_cb,
+	};
+	sl_ws_reader_t *rd = *rdp;
+	if (!rd) {
+		rd = sl_xcalloc(1, sizeof(*rd));
+		if (wslay_event_context_server_init(&rd->ctx, &wcbs, rd) != 0) {
+			free(rd);
+			return -1;
+		}
+		wslay_event_config_set_max_recv_msg_length(rd->ctx, max_message);
+		live_readers++;
+		*rdp = rd;
+	}
+	rd->cbs = cbs;
+	rd->ud = ud;
+	rd->in = (const uint8_t *)data;
+	rd->in_left = len;
+	prescan(rd, (const uint8_t *)data, len);
+	int rc = wslay_event_recv(rd->ctx);
+	if (rc == 0 && wslay_event_want_write(rd->ctx))
+		rc = wslay_event_send(rd->ctx);
+	if (rc != 0) {
+		*close_code = 1011;
+		return -1;
+	}
+	if (wslay_event_get_close_sent(rd->ctx)) {
+		*close_code = wslay_event_get_status_code_sent(rd->ctx);
+		return SL_WS_CLOSING;
+	}
+	if (!rd->payload_left && !rd->hdr_len && !rd->in_fragmented) {
+		sl_ws_reader_free(rd);
+		*rdp = NULL;
+	}
+	return SL_WS_OPEN;
+}
