@@ -1,0 +1,375 @@
+/* rsub.c: pub/sub and lookup connections to Redis for the publisher (see rsub.h).
+ *
+ * Each of the two links is a hiredis async context on the libuv adapter with
+ * its own retry timer. hiredis 0.14 frees a context itself after a failed
+ * connect or a disconnect, so a link only forgets its pointer there and arms
+ * the retry. Lookups are kept in send order (Redis answers in order); a tick
+ * timer fails the connection when the oldest has waited past the timeout.
+ */
+#include "redis/rsub.h"
+
+#include "core/alloc.h"
+#include "core/clock.h"
+#include "core/log.h"
+
+#include <hiredis/adapters/libuv.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 2000
+
+typedef struct link {
+	sl_rsub_t *rs;
+	const char *name;
+	redisAsyncContext *ac;
+	uv_timer_t retry;
+	uint64_t backoff_ms;
+	bool connected;
+	bool is_sub;
+} link_t;
+
+typedef struct lookup {
+	sl_rsub_exists_cb cb;
+	void *arg;
+	uint64_t deadline;
+	struct lookup *next, *prev;
+} lookup_t;
+
+struct sl_rsub {
+	uv_loop_t *loop;
+	char *host;
+	int port;
+	char *password;
+	int db;
+	uint64_t timeout_ms;
+	sl_rsub_cbs_t cbs;
+	void *arg;
+	link_t sub, cmd;
+	uv_timer_t tick;
+	lookup_t *lk_head, *lk_tail;
+	bool closing;
+	int open_handles;
+	void (*done)(void *arg);
+	void *done_arg;
+};
+
+static void link_connect(link_t *l);
+
+static int parse_url(sl_rsub_t *rs, const char *url, sl_err_t *err)
+{
+	const char *s = url;
+	if (!strncmp(s, "redis://", 8))
+		s += 8;
+	else
+		return sl_err_set(err, SL_EINVAL, false, "redis-url %s: must start with redis://", url);
+	const char *at = strrchr(s, '@');
+	if (at) {
+		const char *colon = memchr(s, ':', (size_t)(at - s));
+		if (colon)
+			rs->password = sl_xstrndup(colon + 1, (size_t)(at - colon - 1));
+		else
+			rs->password = sl_xstrndup(s, (size_t)(at - s));
+		s = at + 1;
+	}
+	const char *hend = s + strcspn(s, ":/");
+	if (hend == s)
+		return sl_err_set(err, SL_EINVAL, false, "redis-url %s: no host", url);
+	rs->host = sl_xstrndup(s, (size_t)(hend - s));
+	rs->port = 6379;
+	s = hend;
+	if (*s == ':') {
+		char *end;
+		long p = strtol(s + 1, &end, 10);
+		if (end == s + 1 || p < 1 || p > 65535)
+			return sl_err_set(err, SL_EINVAL, false, "redis-url %s: bad port", url);
+		rs->port = (int)p;
+		s = end;
+	}
+	if (*s == '/' && s[1]) {
+		char *end;
+		long db = strtol(s + 1, &end, 10);
+		if (*end || db < 0 || db > 10000)
+			return sl_err_set(err, SL_EINVAL, false, "redis-url %s: bad database number", url);
+		rs->db = (int)db;
+	}
+	return 0;
+}
+
+static void maybe_done(sl_rsub_t *rs)
+{
+	if (rs->closing && rs->open_handles == 0 && !rs->sub.ac && !rs->cmd.ac && rs->done) {
+		void (*done)(void *) = rs->done;
+		rs->done = NULL;
+		done(rs->done_arg);
+	}
+}
+
+static void retry_cb(uv_timer_t *t)
+{
+	link_t *l = sl_container_of(t, link_t, retry);
+	if (!l->rs->closing)
+		link_connect(l);
+}
+
+static void schedule_retry(link_t *l)
+{
+	if (l->rs->closing)
+		return;
+	uint64_t d = l->backoff_ms ? l->backoff_ms : BACKOFF_MIN_MS;
+	l->backoff_ms = d * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : d * 2;
+	uv_timer_start(&l->retry, retry_cb, d, 0);
+}
+
+static void auth_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	(void)privdata;
+	redisReply *reply = r;
+	link_t *l = ac->data;
+	if (reply && reply->type == REDIS_REPLY_ERROR)
+		sl_log_error("redis_auth_failed", "conn=%s error=\"%s\"", l->name, reply->str);
+}
+
+static void connect_cb(const redisAsyncContext *cac, int status)
+{
+	link_t *l = cac->data;
+	sl_rsub_t *rs = l->rs;
+	redisAsyncContext *ac = (redisAsyncContext *)cac;
+	if (status != REDIS_OK) {
+		sl_log_warn("redis_connect_failed", "conn=%s addr=%s:%d error=\"%s\" retry_ms=%llu", l->name, rs->host,
+			    rs->port, cac->errstr, (unsigned long long)(l->backoff_ms ? l->backoff_ms : BACKOFF_MIN_MS));
+		l->ac = NULL; /* hiredis frees the context after this callback */
+		schedule_retry(l);
+		maybe_done(rs);
+		return;
+	}
+	l->connected = true;
+	l->backoff_ms = 0;
+	redisEnableKeepAlive(&ac->c);
+	if (rs->password)
+		redisAsyncCommand(ac, auth_cb, NULL, "AUTH %s", rs->password);
+	if (!l->is_sub && rs->db)
+		redisAsyncCommand(ac, auth_cb, NULL, "SELECT %d", rs->db);
+	sl_log_info("redis_connected", "conn=%s addr=%s:%d", l->name, rs->host, rs->port);
+	if (l->is_sub && rs->cbs.on_state)
+		rs->cbs.on_state(rs->arg, true);
+}
+
+static void disconnect_cb(const redisAsyncContext *cac, int status)
+{
+	link_t *l = cac->data;
+	sl_rsub_t *rs = l->rs;
+	bool was = l->connected;
+	l->ac = NULL;
+	l->connected = false;
+	if (rs->closing) {
+		maybe_done(rs);
+		return;
+	}
+	sl_log_warn("redis_disconnected", "conn=%s status=%d error=\"%s\"", l->name, status,
+		    cac->errstr[0] ? cac->errstr : "closed");
+	schedule_retry(l);
+	if (l->is_sub && was && rs->cbs.on_state)
+		rs->cbs.on_state(rs->arg, false);
+}
+
+static void link_connect(link_t *l)
+{
+	sl_rsub_t *rs = l->rs;
+	redisAsyncContext *ac = redisAsyncConnect(rs->host, rs->port);
+	if (!ac || ac->err) {
+		sl_log_warn("redis_connect_failed", "conn=%s addr=%s:%d error=\"%s\"", l->name, rs->host, rs->port,
+			    ac ? ac->errstr : "out of memory");
+		if (ac)
+			redisAsyncFree(ac);
+		schedule_retry(l);
+		return;
+	}
+	ac->data = l;
+	if (redisLibuvAttach(ac, rs->loop) != REDIS_OK) {
+		redisAsyncFree(ac);
+		schedule_retry(l);
+		return;
+	}
+	redisAsyncSetConnectCallback(ac, connect_cb);
+	redisAsyncSetDisconnectCallback(ac, disconnect_cb);
+	l->ac = ac;
+}
+
+static void fail_oldest_cb(uv_timer_t *t)
+{
+	sl_rsub_t *rs = sl_container_of(t, sl_rsub_t, tick);
+	if (!rs->lk_head || (uint64_t)sl_clock_mono_ms() < rs->lk_head->deadline || !rs->cmd.ac)
+		return;
+	sl_log_warn("redis_timeout", "conn=%s timeout_ms=%llu pending_lookups=yes", rs->cmd.name,
+		    (unsigned long long)rs->timeout_ms);
+	/* Pending lookups get a NULL reply (SL_EUNAVAIL); disconnect_cb retries. */
+	redisAsyncFree(rs->cmd.ac);
+}
+
+static void handle_closed_cb(uv_handle_t *h)
+{
+	sl_rsub_t *rs = h->data;
+	rs->open_handles--;
+	maybe_done(rs);
+}
+
+static void link_init(sl_rsub_t *rs, link_t *l, const char *name, bool is_sub)
+{
+	l->rs = rs;
+	l->name = name;
+	l->is_sub = is_sub;
+	uv_timer_init(rs->loop, &l->retry);
+	l->retry.data = rs;
+	rs->open_handles++;
+}
+
+sl_rsub_t *sl_rsub_new(uv_loop_t *loop, const char *url, uint64_t timeout_ms, const sl_rsub_cbs_t *cbs, void *arg,
+		       sl_err_t *err)
+{
+	sl_rsub_t *rs = sl_xcalloc(1, sizeof(*rs));
+	if (parse_url(rs, url, err) < 0) {
+		free(rs->host);
+		free(rs->password);
+		free(rs);
+		return NULL;
+	}
+	rs->loop = loop;
+	rs->timeout_ms = timeout_ms ? timeout_ms : 2000;
+	rs->cbs = *cbs;
+	rs->arg = arg;
+	link_init(rs, &rs->sub, "pubsub", true);
+	link_init(rs, &rs->cmd, "commands", false);
+	uv_timer_init(loop, &rs->tick);
+	rs->tick.data = rs;
+	rs->open_handles++;
+	uint64_t every = rs->timeout_ms / 4 ? rs->timeout_ms / 4 : 1;
+	uv_timer_start(&rs->tick, fail_oldest_cb, every, every);
+	link_connect(&rs->sub);
+	link_connect(&rs->cmd);
+	return rs;
+}
+
+bool sl_rsub_ready(const sl_rsub_t *rs)
+{
+	return rs->sub.connected && rs->cmd.connected;
+}
+
+bool sl_rsub_sub_connected(const sl_rsub_t *rs)
+{
+	return rs->sub.connected;
+}
+
+static void sub_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	(void)ac;
+	sl_rsub_t *rs = privdata;
+	redisReply *reply = r;
+	if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 3 || rs->closing)
+		return;
+	redisReply *type = reply->element[0], *chan = reply->element[1];
+	if (type->type != REDIS_REPLY_STRING || chan->type != REDIS_REPLY_STRING)
+		return;
+	if (!strcmp(type->str, "message")) {
+		redisReply *payload = reply->element[2];
+		if (payload->type == REDIS_REPLY_STRING)
+			rs->cbs.on_message(rs->arg, chan->str, chan->len, payload->str, payload->len);
+	} else if (!strcmp(type->str, "subscribe")) {
+		rs->cbs.on_subscribed(rs->arg, chan->str, chan->len);
+	} else if (!strcmp(type->str, "unsubscribe")) {
+		rs->cbs.on_unsubscribed(rs->arg, chan->str, chan->len);
+	}
+}
+
+int sl_rsub_subscribe(sl_rsub_t *rs, const char *channel, size_t len)
+{
+	if (!rs->sub.connected || rs->closing)
+		return SL_EUNAVAIL;
+	return redisAsyncCommand(rs->sub.ac, sub_cb, rs, "SUBSCRIBE %b", channel, len) == REDIS_OK ? 0 : SL_EUNAVAIL;
+}
+
+int sl_rsub_unsubscribe(sl_rsub_t *rs, const char *channel, size_t len)
+{
+	if (!rs->sub.connected || rs->closing)
+		return SL_EUNAVAIL;
+	return redisAsyncCommand(rs->sub.ac, sub_cb, rs, "UNSUBSCRIBE %b", channel, len) == REDIS_OK ? 0
+												    : SL_EUNAVAIL;
+}
+
+static void exists_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	sl_rsub_t *rs = ((link_t *)ac->data)->rs;
+	lookup_t *lk = privdata;
+	redisReply *reply = r;
+	if (lk->prev)
+		lk->prev->next = lk->next;
+	else
+		rs->lk_head = lk->next;
+	if (lk->next)
+		lk->next->prev = lk->prev;
+	else
+		rs->lk_tail = lk->prev;
+	int result;
+	if (!reply)
+		result = rs->closing ? SL_ECLOSED : SL_EUNAVAIL;
+	else if (reply->type == REDIS_REPLY_INTEGER)
+		result = reply->integer > 0 ? 1 : 0;
+	else
+		result = SL_EREDIS;
+	lk->cb(lk->arg, result);
+	free(lk);
+}
+
+int sl_rsub_exists(sl_rsub_t *rs, const char *key, sl_rsub_exists_cb cb, void *arg)
+{
+	if (!rs->cmd.connected || rs->closing)
+		return SL_EUNAVAIL;
+	lookup_t *lk = sl_xcalloc(1, sizeof(*lk));
+	lk->cb = cb;
+	lk->arg = arg;
+	lk->deadline = (uint64_t)sl_clock_mono_ms() + rs->timeout_ms;
+	if (redisAsyncCommand(rs->cmd.ac, exists_cb, lk, "EXISTS %s", key) != REDIS_OK) {
+		free(lk);
+		return SL_EUNAVAIL;
+	}
+	lk->prev = rs->lk_tail;
+	if (rs->lk_tail)
+		rs->lk_tail->next = lk;
+	else
+		rs->lk_head = lk;
+	rs->lk_tail = lk;
+	return 0;
+}
+
+void sl_rsub_close(sl_rsub_t *rs, void (*done)(void *arg), void *arg)
+{
+	rs->closing = true;
+	rs->done = done;
+	rs->done_arg = arg;
+	uv_close((uv_handle_t *)&rs->sub.retry, handle_closed_cb);
+	uv_close((uv_handle_t *)&rs->cmd.retry, handle_closed_cb);
+	uv_close((uv_handle_t *)&rs->tick, handle_closed_cb);
+	/* Freeing fires pending callbacks with NULL and then disconnect_cb. */
+	if (rs->sub.ac) {
+		redisAsyncContext *ac = rs->sub.ac;
+		rs->sub.ac = NULL;
+		redisAsyncFree(ac);
+	}
+	if (rs->cmd.ac) {
+		redisAsyncContext *ac = rs->cmd.ac;
+		rs->cmd.ac = NULL;
+		redisAsyncFree(ac);
+	}
+	rs->sub.connected = rs->cmd.connected = false;
+}
+
+void sl_rsub_free(sl_rsub_t *rs)
+{
+	if (!rs)
+		return;
+	free(rs->host);
+	free(rs->password);
+	free(rs);
+}

@@ -1,0 +1,67 @@
+/* rsub.h: the publisher's Redis side: one pub/sub connection carrying every
+ * channel subscription of the process, plus one command connection for the
+ * channel-record lookups (EXISTS), both reconnecting by themselves.
+ *
+ * How it fits: the publisher keeps the table of its channels and their
+ * clients; this module only speaks Redis. Each Redis channel is subscribed
+ * once per process however many clients share it (SPEC: one subscription per
+ * channel per publisher). Messages arrive in Redis order through on_message,
+ * a borrowed view valid for the call only. When the pub/sub connection drops
+ * (Redis restarted, network), on_state(false) fires; the module reconnects
+ * with backoff (100 ms doubling to 2 s) and fires on_state(true), and the
+ * publisher subscribes its channels again. Lookups time out (the command
+ * connection is then dropped and retried), so a hung Redis cannot hold a
+ * client's handshake forever.
+ * Why not redis/rconn.h: a connection in subscribe mode has different reply
+ * semantics (pushed messages, no request/reply pairing, no per-command
+ * timeout), and hiredis 0.14 loses a channel's callback when UNSUBSCRIBE and
+ * SUBSCRIBE of the same channel overlap; this module owns both rules.
+ * Hiredis is used only through its libuv adapter: nothing blocks the loop.
+ * URL: redis://[:password@]host:port[/db] (AUTH on both, SELECT on commands).
+ * Non-goals: Redis Cluster sharded pub/sub (SPEC "later"), RESP3 push.
+ */
+#ifndef SL_REDIS_RSUB_H
+#define SL_REDIS_RSUB_H
+
+#include "core/err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct sl_rsub sl_rsub_t;
+
+typedef struct sl_rsub_cbs {
+	/* A message published on a subscribed channel. */
+	void (*on_message)(void *arg, const char *channel, size_t chlen, const char *payload, size_t len);
+	/* Redis confirmed a SUBSCRIBE. */
+	void (*on_subscribed)(void *arg, const char *channel, size_t chlen);
+	/* Redis confirmed an UNSUBSCRIBE (the channel may be subscribed again now). */
+	void (*on_unsubscribed)(void *arg, const char *channel, size_t chlen);
+	/* The pub/sub connection came up (subscribe everything again) or went down. */
+	void (*on_state)(void *arg, bool connected);
+} sl_rsub_cbs_t;
+
+/* Connects in the background. NULL with err filled on a bad URL. */
+sl_rsub_t *sl_rsub_new(uv_loop_t *loop, const char *url, uint64_t timeout_ms, const sl_rsub_cbs_t *cbs, void *arg,
+		       sl_err_t *err);
+/* Both connections are up. */
+bool sl_rsub_ready(const sl_rsub_t *rs);
+bool sl_rsub_sub_connected(const sl_rsub_t *rs);
+/* SUBSCRIBE / UNSUBSCRIBE one channel. 0 sent, SL_EUNAVAIL when not connected
+ * (on_state(true) will come: subscribe then). */
+int sl_rsub_subscribe(sl_rsub_t *rs, const char *channel, size_t len);
+int sl_rsub_unsubscribe(sl_rsub_t *rs, const char *channel, size_t len);
+
+/* EXISTS key: cb gets 1 or 0, or a negative SL_E* (unavailable, timed out).
+ * Returns 0 (cb will fire exactly once) or SL_EUNAVAIL (cb will not fire). */
+typedef void (*sl_rsub_exists_cb)(void *arg, int result);
+int sl_rsub_exists(sl_rsub_t *rs, const char *key, sl_rsub_exists_cb cb, void *arg);
+
+/* Disconnect both (pending lookups get SL_ECLOSED), stop retrying; done fires
+ * when every handle is closed, then sl_rsub_free. */
+void sl_rsub_close(sl_rsub_t *rs, void (*done)(void *arg), void *arg);
+void sl_rsub_free(sl_rsub_t *rs);
+
+#endif
