@@ -166,6 +166,8 @@ int sl_conn_push(sl_conn_t *conn, sl_frame_t *fr)
 	if (conn->state != SL_CONN_OPEN)
 		return SL_ECLOSED;
 	const sl_conn_limits_t *lim = &conn->ctx->lim;
+	if (conn->qlen >= lim->soft && !conn->backlog_since_ms)
+		conn->backlog_since_ms = (uint64_t)sl_clock_mono_ms();
 	if (conn->qlen >= lim->soft && fr->kind == SL_FRAME_UPDATE && fr->market_len) {
 		for (uint32_t i = conn->inflight; i < conn->qlen; i++) {
 			sl_frame_t **s = slot(conn, i);
@@ -177,8 +179,6 @@ int sl_conn_push(sl_conn_t *conn, sl_frame_t *fr)
 			}
 		}
 	}
-	if (conn->qlen >= lim->soft && !conn->backlog_since_ms)
-		conn->backlog_since_ms = (uint64_t)sl_clock_mono_ms();
 	if (conn->qlen >= lim->hard) {
 		sl_metric_add(conn->ctx->m_slow_closed, 1);
 		sl_conn_close(conn, 1013, "slow consumer: queue over the hard limit", false);

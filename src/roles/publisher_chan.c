@@ -317,7 +317,7 @@ static void on_state(void *arg, bool connected)
 			}
 		}
 	}
-	if (connected) {
+	if (connected && p->nchans) {
 		sl_metric_add(p->m_resub, 1);
 		sl_log_info("redis_resubscribed", "channels=%zu", p->nchans);
 	}

@@ -121,10 +121,14 @@ class Publisher:
                 found = True
         return total if found else None
 
+    def term(self):
+        self.termed = True
+        self.proc.send_signal(signal.SIGTERM)
+
     def stop(self, expect_rc=0):
         """SIGTERM, wait (bounded), check the exit status (LeakSanitizer makes leaks fail)."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+        if self.proc.poll() is None and not getattr(self, "termed", False):
+            self.term()
         try:
             rc = self.proc.wait(20)
         except subprocess.TimeoutExpired:

@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""0204: Redis restarts under a running publisher: /readyz turns 503, new
+streams get 503 (not a hang), the publisher reconnects and subscribes every
+channel it holds by itself, tells its clients `subscribed` with
+"resumed":true, and the stream continues on the same connections."""
+import json, os, sys, tempfile
+sys.path.insert(0, os.path.dirname(__file__))
+from publib import *
+
+redis = OwnRedis(tempfile.mkdtemp(prefix="sluice-0204-"))
+prefix = "t0204:"
+pub = Publisher(redis, prefix)
+try:
+    chans = [new_channel(redis, prefix) for _ in range(3)]
+    clients = []
+    for cid in chans:
+        ws = WS(pub.port, "/v1/stream/" + cid)
+        expect_eq("ws subscribed", "subscribed", ws.message()["type"])
+        sse = SSE(pub.port, "/v1/events/" + cid)
+        expect_eq("sse subscribed", "subscribed", sse.event()["type"])
+        clients.append((cid, ws, sse))
+    for cid, ws, sse in clients:
+        publish(redis, prefix, cid, update("m-0001", 1))
+        expect_eq("before restart (ws)", 1, ws.message()["offset"])
+        expect_eq("before restart (sse)", 1, sse.event()["offset"])
+
+    redis.stop()
+    wait_for("/readyz 503 while Redis is down", lambda: pub.get("/readyz")[0] == 503, 10)
+    ok("/readyz is 503 while Redis is down")
+    st, body = pub.get("/v1/events/" + chans[0])
+    expect_eq("new stream while Redis is down: 503", 503, st)
+    expect_eq("new stream while Redis is down: code", "redis_unavailable", json.loads(body)["error"])
+
+    redis.start()
+    wait_for("/readyz 200 after Redis is back", lambda: pub.get("/readyz")[0] == 200, 15)
+    ok("publisher reconnected by itself")
+    for cid, ws, sse in clients:
+        resumed = {"type": "subscribed", "channel": cid, "resumed": True}
+        expect_eq("ws told it resumed", resumed, ws.message())
+        expect_eq("sse told it resumed", resumed, sse.event())
+    for cid, ws, sse in clients:
+        expect_eq("one Redis subscription per channel again", "1",
+                  redis.cmd("PUBSUB", "NUMSUB", "%sstream:%s" % (prefix, cid)).split()[-1])
+        for off in (2, 3):
+            publish(redis, prefix, cid, update("m-0001", off))
+        expect_eq("stream continues (ws)", [2, 3], [ws.message()["offset"] for _ in range(2)])
+        expect_eq("stream continues (sse)", [2, 3], [sse.event()["offset"] for _ in range(2)])
+    resub = pub.metric("sluice_publisher_redis_resubscribes_total")
+    expect_eq("resubscribe counted", 1.0, resub)
+    pub.stop()
+    ok("clean exit")
+finally:
+    if pub.proc.poll() is None:
+        pub.proc.kill()
+    redis.stop()
