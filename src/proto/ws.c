@@ -115,6 +115,8 @@ struct sl_ws_reader {
 	uint8_t hdr_len;
 	uint64_t payload_left;
 	bool in_fragmented;
+	bool peer_closed;  /* the client sent a close frame */
+	bool failed;       /* wslay failed the connection with a bare close */
 };
 
 static long live_readers;
@@ -144,6 +146,14 @@ static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t 
 	(void)ctx;
 	(void)flags;
 	sl_ws_reader_t *rd = user_data;
+	if (len == 2 && data[0] == 0x88 && data[1] == 0 && !rd->peer_closed) {
+		/* wslay fails some frame-level errors (a fragmented control frame,
+		 * for one) with a close frame that carries no code: say 1002. */
+		static const uint8_t close_1002[] = {0x88, 0x02, 0x03, 0xea};
+		rd->failed = true;
+		rd->cbs->on_output(rd->ud, close_1002, sizeof(close_1002));
+		return (ssize_t)len;
+	}
 	rd->cbs->on_output(rd->ud, data, len);
 	return (ssize_t)len;
 }
@@ -152,6 +162,8 @@ static void msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
 {
 	(void)ctx;
 	sl_ws_reader_t *rd = user_data;
+	if (arg->opcode == WSLAY_CONNECTION_CLOSE)
+		rd->peer_closed = true;
 	if ((arg->opcode == WSLAY_TEXT_FRAME || arg->opcode == WSLAY_BINARY_FRAME) && rd->cbs->on_message)
 		rd->cbs->on_message(rd->ud, arg->opcode, arg->msg, arg->msg_length);
 }
@@ -224,14 +236,18 @@ int sl_ws_reader_feed(sl_ws_reader_t **rdp, const sl_ws_reader_cbs_t *cbs, void 
 	rd->in_left = len;
 	prescan(rd, (const uint8_t *)data, len);
 	int rc = wslay_event_recv(rd->ctx);
-	if (rc == 0 && wslay_event_want_write(rd->ctx))
-		rc = wslay_event_send(rd->ctx);
-	if (rc != 0) {
-		*close_code = 1011;
-		return -1;
-	}
+	/* Even on a failed read wslay may have queued a close frame with the
+	 * reason (RFC 6455 section 7.1.7 "fail the connection"): send it. */
+	int wrc = wslay_event_want_write(rd->ctx) ? wslay_event_send(rd->ctx) : 0;
 	if (wslay_event_get_close_sent(rd->ctx)) {
-		*close_code = wslay_event_get_status_code_sent(rd->ctx);
+		*close_code = rd->failed ? 1002 : wslay_event_get_status_code_sent(rd->ctx);
+		return SL_WS_CLOSING;
+	}
+	if (rc != 0 || wrc != 0) {
+		/* No close frame went out: say why ourselves (protocol error). */
+		static const uint8_t close_1002[] = {0x88, 0x02, 0x03, 0xea};
+		cbs->on_output(ud, close_1002, sizeof(close_1002));
+		*close_code = 1002;
 		return SL_WS_CLOSING;
 	}
 	if (!rd->payload_left && !rd->hdr_len && !rd->in_fragmented) {
