@@ -2,6 +2,7 @@
 #include "kafka/kconf.h"
 
 #include "core/buf.h"
+#include "core/log.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,21 @@ int sl_kconf_set(rd_kafka_conf_t *conf, const char *name, const char *value, sl_
 	char errstr[512];
 	if (rd_kafka_conf_set(conf, name, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
 		return sl_err_set(err, SL_EINVAL, false, "kafka property %s=%s: %s", name, value, errstr);
+	return 0;
+}
+
+int sl_kconf_set_all(rd_kafka_conf_t *conf, const char *const *props, size_t n, sl_err_t *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *eq = strchr(props[i], '=');
+		if (!eq || eq == props[i])
+			return sl_err_set(err, SL_EINVAL, false, "bad kafka property '%s': expected name=value", props[i]);
+		char name[256];
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - props[i]), props[i]);
+		int rc = sl_kconf_set(conf, name, eq + 1, err);
+		if (rc)
+			return rc;
+	}
 	return 0;
 }
 
@@ -30,17 +46,23 @@ rd_kafka_conf_t *sl_kconf_new(const sl_cfg_t *cfg, const char *role, sl_kconf_ki
 		rc = sl_kconf_set(conf, "enable.partition.eof", "false", err);
 	const char *const *props;
 	size_t n = sl_cfg_kafka_props(cfg, &props);
-	for (size_t i = 0; !rc && i < n; i++) {
-		const char *eq = strchr(props[i], '=');
-		char name[256];
-		snprintf(name, sizeof(name), "%.*s", (int)(eq - props[i]), props[i]);
-		rc = sl_kconf_set(conf, name, eq + 1, err);
-	}
+	rc = rc ? rc : sl_kconf_set_all(conf, props, n, err);
 	if (rc) {
 		rd_kafka_conf_destroy(conf);
 		return NULL;
 	}
 	return conf;
+}
+
+static void log_debug_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	(void)rk;
+	sl_log_debug("kafka_log", "level=%d fac=%s msg=\"%s\"", level, fac, buf);
+}
+
+void sl_kconf_log_to_debug(rd_kafka_conf_t *conf)
+{
+	rd_kafka_conf_set_log_cb(conf, log_debug_cb);
 }
 
 int sl_kafka_err_code(rd_kafka_resp_err_t e)

@@ -22,6 +22,13 @@ typedef enum { SL_KCONF_PRODUCER, SL_KCONF_CONSUMER, SL_KCONF_ADMIN } sl_kconf_k
 rd_kafka_conf_t *sl_kconf_new(const sl_cfg_t *cfg, const char *role, sl_kconf_kind_t kind, sl_err_t *err);
 /* Set one property, err names it. */
 int sl_kconf_set(rd_kafka_conf_t *conf, const char *name, const char *value, sl_err_t *err);
+/* Set each "name=value" item (a --producer-property list, or the -X
+ * kafka.* pairs again after a tool's own tuning so the user still wins). */
+int sl_kconf_set_all(rd_kafka_conf_t *conf, const char *const *props, size_t n, sl_err_t *err);
+/* Route librdkafka's own log lines (connection refused, retries...) into
+ * sl_log at debug level with ev=kafka_log, so a tool's stderr keeps only
+ * its one-line errors unless --log-level debug is asked. */
+void sl_kconf_log_to_debug(rd_kafka_conf_t *conf);
 /* Map a librdkafka error to SL_E* (retriable ones to SL_EUNAVAIL). */
 int sl_kafka_err_code(rd_kafka_resp_err_t e);
 
