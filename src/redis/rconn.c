@@ -154,7 +154,9 @@ static void set_down(sl_rconn_t *rc, const char *reason)
 	bool was = rc->connected;
 	rc->connected = false;
 	rc->ac = NULL;
-	if (was) {
+	if (was && rc->closing) {
+		sl_log_info("redis_closed", "name=%s", rc->name);
+	} else if (was) {
 		sl_log_warn("redis_disconnected", "name=%s addr=%s:%d reason=\"%s\"", rc->name, rc->host, rc->port,
 			    reason);
 	} else if (!rc->closing) {

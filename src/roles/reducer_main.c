@@ -1,0 +1,397 @@
+/* reducer_main.c: the reducer's process: settings, handles, wake-ups, the
+ * ops endpoints and the bounded shutdown (see reducer.c for the design).
+ *
+ * How it fits: `sluice reducer` enters here (sl_role_reducer). It builds
+ * the two Kafka consumers, the Redis connection and the HTTP server on one
+ * loop, then lets reducer.c (rebalance, loading) and reducer_batch.c (the
+ * hot path) do the work. Wake-ups: each consumer queue writes a byte to its
+ * pipe when it goes from empty to non-empty; a uv_poll on the pipe runs a
+ * turn; a uv_idle keeps turning while records remain; a 100 ms tick retries
+ * what waits (start-up, loads, resends, revokes, shutdown).
+ * Shutdown: stop the HTTP server, pause, wait for in-flight pipelines
+ * (--drain-timeout-ms), then on the thread pool commit the acknowledged
+ * offsets, close and destroy both consumers, then close Redis and the loop.
+ * Non-goals: multiple loops or threads of our own.
+ */
+#include "roles/reducer_int.h"
+
+#include "core/alloc.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "kafka/kconf.h"
+#include "roles/roles.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- wake-ups ---- */
+static void drain_pipe(int fd)
+{
+	char buf[256];
+	while (read(fd, buf, sizeof(buf)) > 0) {
+	}
+}
+
+static void pipe_cb(uv_poll_t *h, int status, int events)
+{
+	(void)status, (void)events;
+	sl_reducer_t *r = h->data;
+	drain_pipe(h == &r->pipe_poll ? r->pipe_fd[0] : r->cpipe_fd[0]);
+	sl_reducer__turn(r);
+}
+
+static void idle_cb(uv_idle_t *h)
+{
+	sl_reducer_t *r = h->data;
+	uv_idle_stop(h);
+	r->idle_on = false;
+	sl_reducer__turn(r);
+}
+
+void sl_reducer__schedule(sl_reducer_t *r)
+{
+	if (!r->idle_on && !r->stopping) {
+		r->idle_on = true;
+		uv_idle_start(&r->idle, idle_cb);
+	}
+}
+
+/* ---- metrics ---- */
+static void count_subs_cb(const char *k, size_t n, void *val, void *arg)
+{
+	(void)k, (void)n;
+	*(size_t *)arg += sl_rmap_count(val);
+}
+
+static void collect_cb(void *arg)
+{
+	sl_reducer_t *r = arg;
+	double lag = 0, owned = 0;
+	size_t subs = 0;
+	for (int32_t i = 0; i < r->nparts; i++) {
+		sl_part_t *p = r->parts[i];
+		if (!p)
+			continue;
+		owned++;
+		sl_rmap_each(p->channels, count_subs_cb, &subs);
+		int64_t lo, hi;
+		if (p->acked_next >= 0 && !rd_kafka_get_watermark_offsets(r->rk, r->data_topic, i, &lo, &hi) &&
+		    hi > p->acked_next)
+			lag += (double)(hi - p->acked_next);
+	}
+	sl_metric_set(r->m.lag, lag);
+	sl_metric_set(r->m.owned, owned);
+	sl_metric_set(r->m.subs, (double)subs);
+	sl_metric_set(r->m.redis_pending, (double)sl_rconn_pending(r->rc));
+}
+
+static void metrics_init(sl_reducer_t *r)
+{
+	static const double batch_bounds[] = {1, 10, 100, 1000, 10000, 100000};
+	r->m.records_in = sl_metric_counter("sluice_reducer_records_in_total", "", "data records consumed");
+	r->m.messages_out = sl_metric_counter("sluice_reducer_messages_out_total", "", "updates published to channels");
+	r->m.batches = sl_metric_counter("sluice_reducer_batches_total", "", "pipelines acknowledged by Redis");
+	r->m.batch_records = sl_metric_histogram("sluice_reducer_batch_records", "", "records per pipeline",
+						 batch_bounds, 6);
+	r->m.pipeline_cmds = sl_metric_histogram("sluice_reducer_redis_pipeline_commands", "",
+						 "Redis commands per pipeline", batch_bounds, 6);
+	r->m.latency = sl_metric_histogram("sluice_reducer_e2e_latency_ms", "",
+					   "record timestamp to Redis acknowledgement, ms", sl_metric_latency_ms_bounds,
+					   sl_metric_latency_ms_nbounds);
+	r->m.lag = sl_metric_gauge("sluice_reducer_consumer_lag", "", "records behind the end of owned partitions");
+	r->m.owned = sl_metric_gauge("sluice_reducer_partitions_owned", "", "data partitions assigned");
+	r->m.subs = sl_metric_gauge("sluice_reducer_subscriptions", "", "channel-market pairs of owned partitions");
+	r->m.commands = sl_metric_counter("sluice_reducer_commands_total", "", "commands applied");
+	r->m.snapshots = sl_metric_counter("sluice_reducer_snapshots_total", "", "snapshots published");
+	r->m.stale = sl_metric_counter("sluice_reducer_records_skipped_total", "",
+				       "records older than the state held, or without a valid key");
+	r->m.failed = sl_metric_counter("sluice_reducer_pipelines_failed_total", "", "pipelines to resend");
+	r->m.redis_pending = sl_metric_gauge("sluice_reducer_redis_pending", "", "Redis commands awaiting replies");
+	r->m.load_ms = sl_metric_histogram("sluice_reducer_partition_load_ms", "", "time to load a partition",
+					   sl_metric_latency_ms_bounds, sl_metric_latency_ms_nbounds);
+	r->m.commits_failed = sl_metric_counter("sluice_reducer_commits_failed_total", "", "offset commits that failed");
+	sl_metrics_on_collect(collect_cb, r);
+}
+
+/* ---- HTTP ---- */
+static bool ready_cb(void *arg, sl_buf_t *why)
+{
+	sl_reducer_t *r = arg;
+	if (!sl_rconn_connected(r->rc))
+		sl_buf_puts(why, "redis unreachable");
+	else if (!sl_pl_meta_up(r->meta) || sl_pl_meta_partitions(r->meta) <= 0)
+		sl_buf_puts(why, sl_pl_meta_error(r->meta));
+	else if (!r->started)
+		sl_buf_puts(why, r->startup_err[0] ? r->startup_err : "starting");
+	else
+		return true;
+	return false;
+}
+
+static void http_cb(sl_http_req_t *req, void *arg)
+{
+	if (!sl_http_serve_ops(req, ready_cb, arg))
+		sl_http_respond_error(req, 404, "not_found", "no such endpoint");
+}
+
+/* ---- shutdown ---- */
+static void rconn_closed_cb(void *arg)
+{
+	sl_reducer_t *r = arg;
+	sl_rconn_free(r->rc);
+	r->rc = NULL;
+	uv_close((uv_handle_t *)&r->tick, NULL);
+	uv_close((uv_handle_t *)&r->idle, NULL);
+	uv_close((uv_handle_t *)&r->pipe_poll, NULL);
+	uv_close((uv_handle_t *)&r->cpipe_poll, NULL);
+	sl_runtime_close(&r->rt);
+}
+
+static void kafka_close_work_cb(uv_work_t *w)
+{
+	sl_reducer_t *r = w->data;
+	if (r->revoke_commit && r->revoke_commit->cnt)
+		rd_kafka_commit(r->rk, r->revoke_commit, 0);
+	rd_kafka_consumer_close(r->rk);
+	rd_kafka_destroy(r->rk);
+	rd_kafka_consumer_close(r->crk);
+	rd_kafka_destroy(r->crk);
+}
+
+static void kafka_closed_cb(uv_work_t *w, int status)
+{
+	(void)status;
+	sl_reducer_t *r = w->data;
+	r->rk = r->crk = NULL;
+	size_t undelivered = 0;
+	while (r->retry_head) {
+		sl_batch_t *b = r->retry_head;
+		r->retry_head = b->next;
+		undelivered += b->n;
+		sl_reducer__batch_free(b);
+	}
+	if (r->revoke_commit)
+		rd_kafka_topic_partition_list_destroy(r->revoke_commit);
+	r->revoke_commit = NULL;
+	for (int32_t i = 0; i < r->nparts; i++) {
+		sl_part_t *p = r->parts[i];
+		if (!p)
+			continue;
+		for (size_t j = 0; j < p->nheld; j++)
+			rd_kafka_message_destroy(p->held[j]);
+		p->nheld = 0;
+	}
+	sl_log_info("kafka_closed", "undelivered_records=%zu", undelivered);
+	sl_rconn_close(r->rc, rconn_closed_cb, r);
+}
+
+static void meta_closed_cb(void *arg)
+{
+	sl_reducer_t *r = arg;
+	r->meta = NULL;
+	/* Acknowledged offsets of every partition still owned, committed once more,
+	 * synchronously, before leaving the group. */
+	r->revoke_commit = rd_kafka_topic_partition_list_new(r->nparts > 0 ? r->nparts : 1);
+	for (int32_t i = 0; i < r->nparts; i++)
+		if (r->parts[i] && r->parts[i]->acked_next >= 0)
+			rd_kafka_topic_partition_list_add(r->revoke_commit, r->data_topic, i)->offset =
+				r->parts[i]->acked_next;
+	r->kafka_closing = true;
+	rd_kafka_queue_destroy(r->rkqu);
+	rd_kafka_queue_destroy(r->crkqu);
+	r->rkqu = r->crkqu = NULL;
+	r->close_work.data = r;
+	uv_queue_work(r->loop, &r->close_work, kafka_close_work_cb, kafka_closed_cb);
+}
+
+static void http_closed_cb(void *arg)
+{
+	sl_reducer_t *r = arg;
+	sl_http_server_free(r->http);
+	r->http = NULL;
+}
+
+/* Called from the tick while stopping: go on once nothing is in flight. */
+static void stop_progress(sl_reducer_t *r)
+{
+	if (r->kafka_closing || !r->meta || r->closes_pending)
+		return;
+	bool busy = r->startup_busy || r->revoke_committing || (r->ninflight > 0 && sl_rconn_connected(r->rc));
+	if (busy && sl_clock_mono_ms() < r->stop_deadline_ms)
+		return;
+	if (r->startup_busy || r->revoke_committing)
+		return; /* a thread-pool job still uses the handles; it ends within its own timeout */
+	r->closes_pending = 1;
+	sl_pl_meta_close(r->meta, meta_closed_cb, r);
+}
+
+static void stop_cb(void *arg)
+{
+	sl_reducer_t *r = arg;
+	r->stopping = true;
+	r->stop_deadline_ms = sl_clock_mono_ms() + r->drain_ms;
+	if (r->http)
+		sl_http_server_close(r->http, http_closed_cb, r);
+	uv_poll_stop(&r->pipe_poll);
+	uv_poll_stop(&r->cpipe_poll);
+	rd_kafka_topic_partition_list_t *l = NULL;
+	if (!rd_kafka_assignment(r->rk, &l) && l) {
+		rd_kafka_pause_partitions(r->rk, l);
+		rd_kafka_topic_partition_list_destroy(l);
+	}
+	stop_progress(r);
+}
+
+static void tick_cb(uv_timer_t *t)
+{
+	sl_reducer_t *r = t->data;
+	if (r->stopping) {
+		stop_progress(r);
+		return;
+	}
+	sl_reducer__tick(r);
+	sl_reducer__turn(r);
+}
+
+/* ---- set-up ---- */
+static rd_kafka_t *make_consumer(sl_reducer_t *r, bool group, sl_err_t *err)
+{
+	rd_kafka_conf_t *conf = sl_kconf_new(r->cfg, group ? "reducer" : "reducer-commands", SL_KCONF_CONSUMER, err);
+	if (!conf)
+		return NULL;
+	int rc = 0;
+	if (group) {
+		rc = rc ? rc : sl_kconf_set(conf, "group.id", sl_cfg_str(r->cfg, "group"), err);
+		rc = rc ? rc : sl_kconf_set(conf, "partition.assignment.strategy", "cooperative-sticky", err);
+		rc = rc ? rc : sl_kconf_set(conf, "auto.offset.reset", "earliest", err);
+		rd_kafka_conf_set_rebalance_cb(conf, sl_reducer__rebalance_cb);
+		rd_kafka_conf_set_offset_commit_cb(conf, sl_reducer__commit_cb);
+	} else {
+		/* assign() only: the group id gives the handle a consumer queue;
+		 * it never joins (no subscribe) and never commits. */
+		char gid[300];
+		snprintf(gid, sizeof(gid), "%s-commands", sl_cfg_str(r->cfg, "group"));
+		rc = sl_kconf_set(conf, "group.id", gid, err);
+	}
+	rc = rc ? rc : sl_kconf_set(conf, "enable.auto.commit", "false", err);
+	rc = rc ? rc : sl_kconf_set(conf, "enable.auto.offset.store", "false", err);
+	if (rc) {
+		rd_kafka_conf_destroy(conf);
+		return NULL;
+	}
+	rd_kafka_conf_set_opaque(conf, r);
+	char errstr[512];
+	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+	if (!rk) {
+		sl_err_set(err, SL_EKAFKA, false, "kafka consumer: %s", errstr);
+		return NULL;
+	}
+	rd_kafka_poll_set_consumer(rk);
+	return rk;
+}
+
+static void wake_setup(sl_reducer_t *r, rd_kafka_t *rk, rd_kafka_queue_t **q, int fds[2], uv_poll_t *poll)
+{
+	*q = rd_kafka_queue_get_consumer(rk);
+	rd_kafka_queue_io_event_enable(*q, fds[1], "1", 1);
+	uv_poll_init(r->loop, poll, fds[0]);
+	poll->data = r;
+	uv_poll_start(poll, UV_READABLE, pipe_cb);
+}
+
+static void rconn_free_cb(void *arg)
+{
+	sl_rconn_free(arg);
+}
+
+static int reducer_main(int argc, char **argv)
+{
+	int code;
+	sl_cfg_t *cfg = sl_cfg_setup_role("reducer", "sluice reducer [options]",
+					  "consume market updates, keep state in Redis, publish to channels",
+					  sl_reducer__tables, argc, argv, &code);
+	if (!cfg)
+		return code;
+	sl_reducer_t *r = sl_xcalloc(1, sizeof(*r));
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	r->loop = &loop;
+	r->cfg = cfg;
+	r->prefix = sl_cfg_str(cfg, "redis-prefix");
+	r->data_topic = sl_cfg_str(cfg, "data-topic");
+	r->cmd_topic = sl_cfg_str(cfg, "command-topic");
+	r->max_batch = (int)sl_cfg_int(cfg, "max-batch");
+	r->max_pending = (size_t)sl_cfg_int(cfg, "max-pending");
+	r->max_inflight = (int)sl_cfg_int(cfg, "max-inflight");
+	r->drain_ms = (int)sl_cfg_int(cfg, "drain-timeout-ms");
+	r->pipe_fd[0] = r->pipe_fd[1] = r->cpipe_fd[0] = r->cpipe_fd[1] = -1;
+	sl_err_t err = {0};
+	int rv = 2;
+	if (pipe2(r->pipe_fd, O_NONBLOCK | O_CLOEXEC) < 0 || pipe2(r->cpipe_fd, O_NONBLOCK | O_CLOEXEC) < 0) {
+		sl_err_set(&err, SL_EIO, false, "pipe: out of descriptors");
+		rv = 1;
+		goto config_failed;
+	}
+	r->rc = sl_rconn_new(&loop, sl_cfg_str(cfg, "redis-url"), "reducer", &err);
+	if (!r->rc)
+		goto config_failed;
+	r->rk = make_consumer(r, true, &err);
+	r->crk = r->rk ? make_consumer(r, false, &err) : NULL;
+	if (!r->crk)
+		goto config_failed;
+	metrics_init(r);
+	sl_rconn_on_state(r->rc, sl_reducer__redis_state_cb, r);
+	sl_runtime_init(&r->rt, &loop, stop_cb, r);
+	uv_timer_init(&loop, &r->tick);
+	r->tick.data = r;
+	uv_idle_init(&loop, &r->idle);
+	r->idle.data = r;
+	wake_setup(r, r->rk, &r->rkqu, r->pipe_fd, &r->pipe_poll);
+	wake_setup(r, r->crk, &r->crkqu, r->cpipe_fd, &r->cpipe_poll);
+	r->meta = sl_pl_meta_new(&loop, r->rk, r->data_topic, 2000, (int)sl_cfg_int(cfg, "kafka-timeout-ms"), NULL, r);
+	r->http = sl_http_server_from_cfg(&loop, cfg, http_cb, r, &err);
+	if (!r->http) {
+		sl_log_error("listen_failed", "port=%lld err=\"%s\"", sl_cfg_int(cfg, "port"), err.msg);
+		rv = 1;
+		stop_cb(r);
+	} else {
+		sl_log_info("reducer_listening", "port=%d", sl_http_server_port(r->http));
+		rv = 0;
+	}
+	uv_timer_start(&r->tick, tick_cb, 100, 100);
+	int lc = sl_runtime_run(&r->rt);
+	if (lc != 0)
+		sl_log_error("loop_close_failed", "rc=%d", lc);
+	sl_log_info("shutdown_done", "exit=%d", rv);
+	goto cleanup;
+config_failed:
+	fprintf(stderr, "sluice reducer: %s\n", err.msg);
+	if (r->crk)
+		rd_kafka_destroy(r->crk);
+	if (r->rk)
+		rd_kafka_destroy(r->rk);
+	if (r->rc)
+		sl_rconn_close(r->rc, rconn_free_cb, r->rc);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
+cleanup:
+	for (int i = 0; i < 2; i++) {
+		if (r->pipe_fd[i] >= 0)
+			close(r->pipe_fd[i]);
+		if (r->cpipe_fd[i] >= 0)
+			close(r->cpipe_fd[i]);
+	}
+	sl_reducer__free_parts(r);
+	free(r->parts);
+	free(r->cmd_ends);
+	free(r);
+	sl_metrics_free_all();
+	sl_cfg_free(cfg);
+	return rv;
+}
+
+const sl_role_t sl_role_reducer = {"reducer", "consume market updates, keep state in Redis, publish to channels",
+				   reducer_main, sl_reducer__tables};
