@@ -1,0 +1,563 @@
+/* api_flow.c: the steps of each control-API route (see api_int.h).
+ *
+ * Order (SPEC section 2): a subscription is written to Redis before its
+ * command is emitted, so a reducer that loads a partition from Redis after
+ * reading the command topic's end offsets cannot miss it. Every multi-key
+ * write is one MULTI/EXEC: a dropped connection leaves nothing half-written.
+ * When Kafka refuses the command (delivery report with an error, bounded by
+ * message.timeout.ms) the Redis write is undone (only what this request
+ * added or removed) and the client gets 503: nothing changed.
+ * Closing a channel goes the other way round: the `close` command first
+ * (if Kafka is down nothing changes), then the Redis records are deleted
+ * and {"type":"closed"} is published to the channel's stream.
+ * Non-goals: cross-request transactions (two clients editing one channel at
+ * once each get a consistent answer, in some order).
+ */
+#include "roles/api_int.h"
+
+#include "core/alloc.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "kafka/pl_part.h"
+#include "redis/rstate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef void (*reply_fn)(sl_api_op_t *op, redisReply *reply, size_t idx);
+typedef struct cmd_ctx {
+	sl_api_op_t *op;
+	reply_fn fn;
+	size_t idx;
+} cmd_ctx_t;
+
+void sl_api__op_free(sl_api_op_t *op)
+{
+	for (size_t i = 0; i < op->nmarkets; i++)
+		free(op->markets[i]);
+	free(op->markets);
+	free(op->changed);
+	if (op->vals)
+		for (size_t i = 0; i < op->nmarkets; i++)
+			free(op->vals[i]);
+	free(op->vals);
+	op->a->ops--;
+	free(op);
+}
+
+static void abort_cb(sl_http_req_t *req, void *arg)
+{
+	(void)req;
+	((sl_api_op_t *)arg)->req = NULL;
+}
+
+void sl_api__finish(sl_api_op_t *op, int status, const char *json)
+{
+	sl_api_t *a = op->a;
+	if (op->req) {
+		sl_http_req_on_abort(op->req, NULL, NULL);
+		if (status == 204)
+			sl_http_respond(op->req, 204, NULL, NULL, 0);
+		else
+			sl_http_respond_json(op->req, status, json);
+	}
+	sl_metric_observe(a->m.latency, (double)(sl_clock_mono_ms() - op->started_ms));
+	if (status >= 500)
+		sl_metric_add(a->m.errors5, 1);
+	else if (status >= 400)
+		sl_metric_add(a->m.errors4, 1);
+	sl_api__op_free(op);
+}
+
+void sl_api__fail(sl_api_op_t *op, int status, const char *code, const char *msg)
+{
+	sl_buf_t b = SL_BUF_INIT;
+	sl_buf_puts(&b, "{\"error\":");
+	sl_buf_json_str(&b, code, strlen(code));
+	sl_buf_puts(&b, ",\"message\":");
+	sl_buf_json_str(&b, msg, strlen(msg));
+	sl_buf_puts(&b, "}");
+	sl_api__finish(op, status, b.data);
+	sl_buf_free(&b);
+}
+
+/* ---- Redis steps ---- */
+static void reply_cb(sl_rconn_t *rc, redisReply *reply, void *arg)
+{
+	(void)rc;
+	cmd_ctx_t *c = arg;
+	sl_api_op_t *op = c->op;
+	if (!reply || reply->type == REDIS_REPLY_ERROR || reply->type == REDIS_REPLY_NIL) {
+		/* A nil EXEC means the transaction did not run. HGET's nil is
+		 * handled by its own fn, which takes every reply. */
+		if (c->fn && reply && reply->type == REDIS_REPLY_NIL)
+			c->fn(op, reply, c->idx);
+		else
+			op->failed = true;
+	} else if (c->fn) {
+		c->fn(op, reply, c->idx);
+	}
+	free(c);
+	if (--op->replies == 0)
+		op->next(op);
+}
+
+static void cmdv_i(sl_api_op_t *op, reply_fn fn, size_t idx, int argc, const char **argv)
+{
+	cmd_ctx_t *c = sl_xmalloc(sizeof(*c));
+	c->op = op;
+	c->fn = fn;
+	c->idx = idx;
+	if (sl_rconn_commandargv(op->a->rc, reply_cb, c, argc, argv, NULL) == 0) {
+		op->replies++;
+	} else {
+		free(c);
+		op->failed = true;
+	}
+}
+
+static void cmdv(sl_api_op_t *op, reply_fn fn, int argc, const char **argv)
+{
+	cmdv_i(op, fn, 0, argc, argv);
+}
+
+/* Run the commands queued by `issue`, then `next` once every reply is in. */
+static void run(sl_api_op_t *op, void (*issue)(sl_api_op_t *op), sl_api_step_fn next)
+{
+	op->next = next;
+	op->failed = false;
+	op->replies++; /* held while issuing, so no reply can end the step early */
+	issue(op);
+	if (--op->replies == 0)
+		next(op);
+}
+
+static void key_channel(sl_api_op_t *op, sl_buf_t *b)
+{
+	sl_rstate_key_channel(b, op->a->prefix, op->id);
+}
+
+static int32_t partition_of(sl_api_op_t *op, const char *m)
+{
+	return sl_pl_partition(m, strlen(m), sl_pl_meta_partitions(op->a->meta));
+}
+
+/* SADD/SREM one market of the channel in both places. */
+static void sub_cmds(sl_api_op_t *op, size_t i, bool add, reply_fn fn)
+{
+	sl_buf_t k1 = SL_BUF_INIT, k2 = SL_BUF_INIT, mem = SL_BUF_INIT;
+	sl_rstate_key_chan_markets(&k1, op->a->prefix, op->id);
+	sl_rstate_key_subs(&k2, op->a->prefix, partition_of(op, op->markets[i]));
+	sl_rstate_sub_member(&mem, op->markets[i], op->id);
+	const char *v1[] = {add ? "SADD" : "SREM", k1.data, op->markets[i]};
+	const char *v2[] = {add ? "SADD" : "SREM", k2.data, mem.data};
+	cmdv(op, fn, 3, v1);
+	cmdv(op, NULL, 3, v2);
+	sl_buf_free(&k1);
+	sl_buf_free(&k2);
+	sl_buf_free(&mem);
+}
+
+static void multi(sl_api_op_t *op)
+{
+	const char *v[] = {"MULTI"};
+	cmdv(op, NULL, 1, v);
+}
+
+/* EXEC's array: element exec_base + 2*i is the SADD/SREM of market i on
+ * the channel's set (exec_base counts the channel record commands before). */
+static void exec_changed(sl_api_op_t *op, redisReply *reply, size_t idx)
+{
+	(void)idx;
+	if (reply->type != REDIS_REPLY_ARRAY) {
+		op->failed = true;
+		return;
+	}
+	for (size_t i = 0; i < op->nmarkets; i++) {
+		size_t j = op->exec_base + 2 * i;
+		op->changed[i] = j < reply->elements && reply->element[j]->type == REDIS_REPLY_INTEGER &&
+				 reply->element[j]->integer == 1;
+	}
+}
+
+static void exec_cmd(sl_api_op_t *op, reply_fn fn)
+{
+	const char *v[] = {"EXEC"};
+	cmdv(op, fn, 1, v);
+}
+
+static void exists_fn(sl_api_op_t *op, redisReply *reply, size_t idx)
+{
+	(void)idx;
+	op->exists = reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
+}
+
+static void issue_exists(sl_api_op_t *op)
+{
+	sl_buf_t k = SL_BUF_INIT;
+	key_channel(op, &k);
+	const char *v[] = {"EXISTS", k.data};
+	cmdv(op, exists_fn, 2, v);
+	sl_buf_free(&k);
+}
+
+/* ---- the command on the command topic ---- */
+static void produce(sl_api_op_t *op, const char *what, sl_api_step_fn next)
+{
+	sl_buf_t b = SL_BUF_INIT;
+	sl_buf_printf(&b, "{\"op\":\"%s\",\"channel\":\"%s\",\"markets\":[", what, op->id);
+	for (size_t i = 0; i < op->nmarkets; i++) {
+		if (i)
+			sl_buf_putc(&b, ',');
+		sl_buf_json_str(&b, op->markets[i], strlen(op->markets[i]));
+	}
+	sl_buf_puts(&b, "]}");
+	op->next = next;
+	rd_kafka_resp_err_t e = rd_kafka_producev(op->a->rk, RD_KAFKA_V_TOPIC(op->a->cmd_topic),
+						  RD_KAFKA_V_KEY(op->id, strlen(op->id)),
+						  RD_KAFKA_V_VALUE(b.data, b.len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+						  RD_KAFKA_V_OPAQUE(op), RD_KAFKA_V_END);
+	sl_buf_free(&b);
+	if (e) {
+		op->kafka_err = e;
+		next(op);
+	}
+}
+
+void sl_api__delivered(sl_api_op_t *op, rd_kafka_resp_err_t err)
+{
+	op->kafka_err = err;
+	if (!err)
+		sl_metric_add(op->a->m.commands, 1);
+	op->next(op);
+}
+
+static void kafka_failed(sl_api_op_t *op)
+{
+	char msg[200];
+	snprintf(msg, sizeof(msg), "kafka did not take the command: %s", rd_kafka_err2str(op->kafka_err));
+	sl_log_warn("command_failed", "channel=%s err=\"%s\"", op->id, rd_kafka_err2str(op->kafka_err));
+	sl_api__fail(op, 503, "kafka_unavailable", msg);
+}
+
+static void redis_failed(sl_api_op_t *op)
+{
+	sl_api__fail(op, 503, "redis_unavailable", "redis did not answer");
+}
+
+/* ---- rollback: undo what this request changed, then answer 503 ---- */
+static void rollback_done(sl_api_op_t *op)
+{
+	if (op->failed)
+		sl_log_error("rollback_failed", "channel=%s", op->id);
+	kafka_failed(op);
+}
+
+static void issue_rollback(sl_api_op_t *op)
+{
+	bool add_back = op->kind == SL_API_UNSUBSCRIBE;
+	multi(op);
+	if (op->kind == SL_API_CREATE) {
+		sl_buf_t k = SL_BUF_INIT;
+		key_channel(op, &k);
+		const char *v[] = {"DEL", k.data};
+		cmdv(op, NULL, 2, v);
+		sl_buf_free(&k);
+	}
+	for (size_t i = 0; i < op->nmarkets; i++)
+		if (op->changed[i])
+			sub_cmds(op, i, add_back, NULL);
+	exec_cmd(op, NULL);
+}
+
+/* ---- POST /v1/channels ---- */
+static void create_produced(sl_api_op_t *op)
+{
+	if (op->kafka_err) {
+		run(op, issue_rollback, rollback_done);
+		return;
+	}
+	sl_buf_t b = SL_BUF_INIT;
+	sl_buf_printf(&b, "{\"channel\":\"%s\",\"stream\":\"/v1/stream/%s\",\"events\":\"/v1/events/%s\"}", op->id,
+		      op->id, op->id);
+	sl_metric_add(op->a->m.channels, 1);
+	sl_log_debug("channel_created", "channel=%s markets=%zu", op->id, op->nmarkets);
+	sl_api__finish(op, 201, b.data);
+	sl_buf_free(&b);
+}
+
+static void create_written(sl_api_op_t *op)
+{
+	if (op->failed) {
+		redis_failed(op);
+		return;
+	}
+	if (op->nmarkets)
+		produce(op, "subscribe", create_produced);
+	else
+		create_produced(op);
+}
+
+static void issue_create(sl_api_op_t *op)
+{
+	sl_buf_t k = SL_BUF_INIT, ts = SL_BUF_INIT, n = SL_BUF_INIT;
+	key_channel(op, &k);
+	sl_buf_printf(&ts, "%lld", (long long)sl_clock_wall_ms());
+	sl_buf_printf(&n, "%zu", op->nmarkets);
+	multi(op);
+	const char *v[] = {"HSET", k.data, "created", ts.data, "markets", n.data};
+	cmdv(op, NULL, 6, v);
+	op->exec_base = 1;
+	for (size_t i = 0; i < op->nmarkets; i++)
+		sub_cmds(op, i, true, NULL);
+	exec_cmd(op, exec_changed);
+	sl_buf_free(&k);
+	sl_buf_free(&ts);
+	sl_buf_free(&n);
+}
+
+/* ---- subscriptions ---- */
+static void sub_produced(sl_api_op_t *op)
+{
+	if (op->kafka_err) {
+		run(op, issue_rollback, rollback_done);
+		return;
+	}
+	if (op->kind == SL_API_UNSUBSCRIBE) {
+		sl_api__finish(op, 204, NULL);
+		return;
+	}
+	sl_buf_t b = SL_BUF_INIT;
+	sl_buf_printf(&b, "{\"channel\":\"%s\",\"markets\":[", op->id);
+	for (size_t i = 0; i < op->nmarkets; i++) {
+		if (i)
+			sl_buf_putc(&b, ',');
+		sl_buf_json_str(&b, op->markets[i], strlen(op->markets[i]));
+	}
+	sl_buf_puts(&b, "]}");
+	sl_api__finish(op, 200, b.data);
+	sl_buf_free(&b);
+}
+
+static void sub_written(sl_api_op_t *op)
+{
+	if (op->failed) {
+		redis_failed(op);
+		return;
+	}
+	produce(op, op->kind == SL_API_SUBSCRIBE ? "subscribe" : "unsubscribe", sub_produced);
+}
+
+static void issue_sub(sl_api_op_t *op)
+{
+	multi(op);
+	op->exec_base = 0;
+	for (size_t i = 0; i < op->nmarkets; i++)
+		sub_cmds(op, i, op->kind == SL_API_SUBSCRIBE, NULL);
+	exec_cmd(op, exec_changed);
+}
+
+/* ---- begin ---- */
+static void begin_produced(sl_api_op_t *op)
+{
+	if (op->kafka_err) {
+		kafka_failed(op);
+		return;
+	}
+	sl_buf_t b = SL_BUF_INIT;
+	sl_buf_printf(&b, "{\"channel\":\"%s\",\"status\":\"begun\"}", op->id);
+	sl_api__finish(op, 202, b.data);
+	sl_buf_free(&b);
+}
+
+/* ---- GET / DELETE channel ---- */
+static int cmp_str(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+static void members_fn(sl_api_op_t *op, redisReply *reply, size_t idx)
+{
+	(void)idx;
+	if (reply->type != REDIS_REPLY_ARRAY) {
+		op->failed = true;
+		return;
+	}
+	op->markets = sl_xcalloc(reply->elements + 1, sizeof(char *));
+	op->changed = sl_xcalloc(reply->elements + 1, sizeof(bool));
+	for (size_t i = 0; i < reply->elements; i++)
+		if (reply->element[i]->type == REDIS_REPLY_STRING)
+			op->markets[op->nmarkets++] = sl_xstrdup(reply->element[i]->str);
+	qsort(op->markets, op->nmarkets, sizeof(char *), cmp_str);
+}
+
+static void issue_exists_members(sl_api_op_t *op)
+{
+	issue_exists(op);
+	sl_buf_t k = SL_BUF_INIT;
+	sl_rstate_key_chan_markets(&k, op->a->prefix, op->id);
+	const char *v[] = {"SMEMBERS", k.data};
+	cmdv(op, members_fn, 2, v);
+	sl_buf_free(&k);
+}
+
+static void channel_read(sl_api_op_t *op)
+{
+	if (op->failed) {
+		redis_failed(op);
+		return;
+	}
+	if (!op->exists) {
+		sl_api__fail(op, 404, "unknown_channel", "no such channel");
+		return;
+	}
+	sl_buf_t b = SL_BUF_INIT;
+	sl_buf_printf(&b, "{\"channel\":\"%s\",\"markets\":[", op->id);
+	for (size_t i = 0; i < op->nmarkets; i++) {
+		if (i)
+			sl_buf_putc(&b, ',');
+		sl_buf_json_str(&b, op->markets[i], strlen(op->markets[i]));
+	}
+	sl_buf_puts(&b, "]}");
+	sl_api__finish(op, 200, b.data);
+	sl_buf_free(&b);
+}
+
+static void delete_written(sl_api_op_t *op)
+{
+	if (op->failed) {
+		redis_failed(op);
+		return;
+	}
+	sl_log_debug("channel_closed", "channel=%s markets=%zu", op->id, op->nmarkets);
+	sl_api__finish(op, 204, NULL);
+}
+
+static void issue_delete(sl_api_op_t *op)
+{
+	sl_buf_t k = SL_BUF_INIT, km = SL_BUF_INIT, ks = SL_BUF_INIT, msg = SL_BUF_INIT;
+	key_channel(op, &k);
+	sl_rstate_key_chan_markets(&km, op->a->prefix, op->id);
+	multi(op);
+	const char *v[] = {"DEL", k.data, km.data};
+	cmdv(op, NULL, 3, v);
+	for (size_t i = 0; i < op->nmarkets; i++) {
+		sl_buf_t kp = SL_BUF_INIT, mem = SL_BUF_INIT;
+		sl_rstate_key_subs(&kp, op->a->prefix, partition_of(op, op->markets[i]));
+		sl_rstate_sub_member(&mem, op->markets[i], op->id);
+		const char *v2[] = {"SREM", kp.data, mem.data};
+		cmdv(op, NULL, 3, v2);
+		sl_buf_free(&kp);
+		sl_buf_free(&mem);
+	}
+	exec_cmd(op, NULL);
+	sl_rstate_key_stream(&ks, op->a->prefix, op->id);
+	sl_buf_printf(&msg, "{\"type\":\"closed\",\"channel\":\"%s\"}", op->id);
+	const char *v3[] = {"PUBLISH", ks.data, msg.data};
+	cmdv(op, NULL, 3, v3);
+	sl_buf_free(&k);
+	sl_buf_free(&km);
+	sl_buf_free(&ks);
+	sl_buf_free(&msg);
+}
+
+static void delete_produced(sl_api_op_t *op)
+{
+	if (op->kafka_err) {
+		kafka_failed(op);
+		return;
+	}
+	run(op, issue_delete, delete_written);
+}
+
+/* ---- after the existence check ---- */
+static void checked(sl_api_op_t *op)
+{
+	if (op->failed) {
+		redis_failed(op);
+		return;
+	}
+	if (!op->exists) {
+		sl_api__fail(op, 404, "unknown_channel", "no such channel");
+		return;
+	}
+	switch (op->kind) {
+	case SL_API_SUBSCRIBE:
+	case SL_API_UNSUBSCRIBE: run(op, issue_sub, sub_written); break;
+	case SL_API_BEGIN: produce(op, "begin", begin_produced); break;
+	case SL_API_DELETE_CHANNEL: produce(op, "close", delete_produced); break;
+	default: sl_api__fail(op, 500, "internal", "unexpected step"); break;
+	}
+}
+
+/* ---- markets ---- */
+static void market_fn(sl_api_op_t *op, redisReply *reply, size_t idx)
+{
+	int64_t off, ts;
+	const char *json;
+	size_t jlen;
+	if (reply->type != REDIS_REPLY_STRING || sl_rstate_decode(reply->str, reply->len, &off, &ts, &json, &jlen) < 0)
+		return;
+	sl_buf_t b = SL_BUF_INIT;
+	const char *m = op->markets[idx];
+	sl_rstate_entry_json(&b, m, strlen(m), json, jlen, off, partition_of(op, m), ts);
+	op->vals[idx] = sl_buf_steal(&b, NULL);
+	op->found++;
+}
+
+static void markets_read(sl_api_op_t *op)
+{
+	if (op->failed) {
+		redis_failed(op);
+		return;
+	}
+	if (op->kind == SL_API_GET_MARKET) {
+		if (!op->vals[0])
+			sl_api__fail(op, 404, "unknown_market", "no state for this market yet");
+		else
+			sl_api__finish(op, 200, op->vals[0]);
+		return;
+	}
+	sl_buf_t b = SL_BUF_INIT;
+	sl_buf_puts(&b, "{\"markets\":[");
+	size_t n = 0;
+	for (size_t i = 0; i < op->nmarkets; i++) {
+		if (!op->vals[i])
+			continue;
+		if (n++)
+			sl_buf_putc(&b, ',');
+		sl_buf_puts(&b, op->vals[i]);
+	}
+	sl_buf_puts(&b, "]}");
+	sl_api__finish(op, 200, b.data);
+	sl_buf_free(&b);
+}
+
+static void issue_markets(sl_api_op_t *op)
+{
+	op->vals = sl_xcalloc(op->nmarkets + 1, sizeof(char *));
+	for (size_t i = 0; i < op->nmarkets; i++) {
+		sl_buf_t k = SL_BUF_INIT;
+		sl_rstate_key_state(&k, op->a->prefix, partition_of(op, op->markets[i]));
+		const char *v[] = {"HGET", k.data, op->markets[i]};
+		cmdv_i(op, market_fn, i, 3, v);
+		sl_buf_free(&k);
+	}
+}
+
+void sl_api__start(sl_api_op_t *op)
+{
+	op->started_ms = sl_clock_mono_ms();
+	op->a->ops++;
+	if (op->req)
+		sl_http_req_on_abort(op->req, abort_cb, op);
+	switch (op->kind) {
+	case SL_API_CREATE: run(op, issue_create, create_written); break;
+	case SL_API_GET_CHANNEL: run(op, issue_exists_members, channel_read); break;
+	case SL_API_DELETE_CHANNEL: run(op, issue_exists_members, checked); break;
+	case SL_API_GET_MARKET:
+	case SL_API_GET_MARKETS: run(op, issue_markets, markets_read); break;
+	default: run(op, issue_exists, checked); break;
+	}
+}

@@ -1,0 +1,85 @@
+/* api_int.h: internals shared by the API's files (not a public API).
+ *
+ *   api.c       the role: settings, Kafka producer, Redis, HTTP routing,
+ *               validation of every input (before anything is changed)
+ *   api_flow.c  the flows of each route as small steps: Redis writes in one
+ *               MULTI/EXEC, then the command on the command topic, then the
+ *               answer; a command Kafka refused rolls the Redis write back
+ *
+ * An operation (sl_api_op_t) lives from the request until its last Redis
+ * reply or delivery report, even when the client went away first (then
+ * nothing is answered, but the flow still ends consistently).
+ */
+#ifndef SL_ROLES_API_INT_H
+#define SL_ROLES_API_INT_H
+
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/metrics.h"
+#include "kafka/pl_meta.h"
+#include "proto/http.h"
+#include "proto/runtime.h"
+#include "redis/rconn.h"
+
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct sl_api {
+	uv_loop_t *loop;
+	sl_cfg_t *cfg;
+	sl_runtime_t rt;
+	const char *prefix, *data_topic, *cmd_topic, *api_key;
+	long max_markets;
+	rd_kafka_t *rk;
+	int pipe_fd[2];
+	uv_poll_t pipe_poll;
+	uv_timer_t tick;
+	sl_pl_meta_t *meta;
+	sl_rconn_t *rc;
+	sl_http_server_t *http;
+	size_t ops;             /* operations alive */
+	bool stopping;
+	int64_t stop_deadline_ms;
+	struct {
+		sl_metric_t *requests, *errors4, *errors5, *commands, *channels, *latency;
+	} m;
+} sl_api_t;
+
+typedef enum {
+	SL_API_CREATE, SL_API_SUBSCRIBE, SL_API_UNSUBSCRIBE, SL_API_BEGIN, SL_API_GET_CHANNEL,
+	SL_API_DELETE_CHANNEL, SL_API_GET_MARKET, SL_API_GET_MARKETS,
+} sl_api_kind_t;
+
+typedef struct sl_api_op sl_api_op_t;
+typedef void (*sl_api_step_fn)(sl_api_op_t *op);
+
+struct sl_api_op {
+	sl_api_t *a;
+	sl_http_req_t *req;     /* NULL once the client went away */
+	sl_api_kind_t kind;
+	char id[40];
+	char **markets;
+	size_t nmarkets;
+	bool *changed;          /* per market: this request added/removed it */
+	int replies;
+	bool failed;
+	bool exists;
+	rd_kafka_resp_err_t kafka_err;
+	sl_api_step_fn next;
+	char **vals;            /* GET markets: entry JSON per market, NULL when none */
+	size_t found;
+	size_t exec_base;       /* EXEC reply index of market 0's SADD/SREM */
+	int64_t started_ms;
+};
+
+/* api_flow.c */
+void sl_api__start(sl_api_op_t *op);
+void sl_api__op_free(sl_api_op_t *op);
+/* Delivery report of a command (librdkafka's dr_msg_cb, on the loop thread). */
+void sl_api__delivered(sl_api_op_t *op, rd_kafka_resp_err_t err);
+/* Answer (when the client is still there) and end the operation. */
+void sl_api__finish(sl_api_op_t *op, int status, const char *json);
+void sl_api__fail(sl_api_op_t *op, int status, const char *code, const char *msg);
+
+#endif
