@@ -1,20 +1,380 @@
-/* restproxy.c: `sluice rest-proxy`: Kafka REST proxy (Confluent API v2 and v1).
+/* restproxy.c: `sluice rest-proxy`: a Kafka REST proxy (Confluent API v2,
+ * plus the v1 subset the `kafka-rest` Node.js client uses).
  *
- * Placeholder entry point while the role is being written; it refuses to run
- * rather than pretend.
+ * How it fits: this file owns the process: settings, the one libuv loop, the
+ * HTTP server (proto/http.h) with Confluent's error shape plugged in,
+ * routing, readiness and the SIGTERM drain. The work is in restproxy_meta.c
+ * (metadata), restproxy_produce.c (one shared idempotent producer whose
+ * delivery reports answer the waiting requests), restproxy_consumer*.c
+ * (consumer instances, each its own group member), restproxy_wire.c (content
+ * negotiation and body parsing).
+ * Threads: the loop never waits on the network. librdkafka queues wake the
+ * loop through rd_kafka_queue_io_event_enable + a pipe watched by uv_poll and
+ * are polled with timeout 0. Calls that can only block (rd_kafka_metadata,
+ * synchronous commit, rd_kafka_committed, consumer close) run in libuv's
+ * thread pool (uv_queue_work) and come back in after-work callbacks; this is
+ * the "small worker" choice of the design notes, because librdkafka 2.0's
+ * Admin API has no describe-topics/cluster call. At most --max-jobs such
+ * calls wait at once; more are refused with 503/50301.
+ * Shutdown: stop accepting, answer waiting reads, close every consumer
+ * instance (commit + leave group), wait for delivery reports up to
+ * --kafka-timeout-ms, purge what is left (logged), destroy the producer.
+ * References: docs/rest-proxy.md, docs/openapi/rest-proxy.yaml.
+ * Non-goals: schema formats, API v3, TLS (a terminating proxy in front).
  */
+#include "roles/restproxy_int.h"
 #include "roles/roles.h"
 
-#include <stdio.h>
+#include "core/alloc.h"
+#include "core/clock.h"
+#include "core/log.h"
 
-static const sl_cfg_key_t *const restproxy_tables[] = {sl_cfg_keys_log, NULL};
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const sl_cfg_key_t restproxy_keys[] = {
+	{"port", NULL, "SLUICE_RESTPROXY_PORT", SL_CFG_INT, "8082", 0, 65535, "HTTP port of the REST proxy"},
+	{"advertised-url", NULL, "SLUICE_RESTPROXY_ADVERTISED_URL", SL_CFG_STR, NULL, 0, 0,
+	 "base of the base_uri of consumer instances, e.g. http://proxy:8082 (default: from the Host header)"},
+	{"consumer-idle-timeout-ms", NULL, "SLUICE_RESTPROXY_CONSUMER_IDLE_TIMEOUT_MS", SL_CFG_INT, "300000", 100,
+	 86400000, "close a consumer instance nobody used for this long"},
+	{"consumer-request-timeout-ms", NULL, "SLUICE_RESTPROXY_CONSUMER_REQUEST_TIMEOUT_MS", SL_CFG_INT, "1000", 0,
+	 300000, "how long a records read waits for data when the request gives no timeout"},
+	{"consumer-max-wait-ms", NULL, "SLUICE_RESTPROXY_CONSUMER_MAX_WAIT_MS", SL_CFG_INT, "60000", 0, 3600000,
+	 "upper bound on the timeout a records read may ask for"},
+	{"consumer-max-bytes", NULL, "SLUICE_RESTPROXY_CONSUMER_MAX_BYTES", SL_CFG_INT, "1048576", 1, 67108864,
+	 "records read size (key + value bytes) when the request gives no max_bytes"},
+	{"max-consumers", NULL, "SLUICE_RESTPROXY_MAX_CONSUMERS", SL_CFG_INT, "1000", 1, 100000,
+	 "consumer instances open at once; more are refused (503, 50301)"},
+	{"max-jobs", NULL, "SLUICE_RESTPROXY_MAX_JOBS", SL_CFG_INT, "256", 1, 100000,
+	 "blocking Kafka calls (metadata, commits, closes) queued to the thread pool at once"},
+	{"metadata-max-age-ms", NULL, "SLUICE_RESTPROXY_METADATA_MAX_AGE_MS", SL_CFG_INT, "30000", 100, 3600000,
+	 "reuse cluster metadata this long before asking the brokers again"},
+	{"auto-create-topics", NULL, "SLUICE_RESTPROXY_AUTO_CREATE_TOPICS", SL_CFG_BOOL, "false", 0, 0,
+	 "let producing to an unknown topic create it (when the broker allows); otherwise 404/40401"},
+	{0},
+};
+
+static const sl_cfg_key_t *const restproxy_tables[] = {sl_cfg_keys_log, sl_cfg_keys_kafka, sl_cfg_keys_http,
+							restproxy_keys, NULL};
+
+/* ---- answering ---- */
+
+const char *sl_rp__meta_type(sl_http_req_t *req)
+{
+	int i = sl_rp__negotiate(sl_http_req_header(req, "accept"), sl_rp_meta_types, sl_rp_meta_ntypes);
+	if (i < 0) {
+		sl_buf_t b = SL_BUF_INIT;
+		sl_rp__error_body(&b, SL_RP_E_NOT_ACCEPTABLE,
+				  "none of the Accept types can be served (application/vnd.kafka.v2+json, "
+				  "application/vnd.kafka.v1+json, application/vnd.kafka+json, application/json)");
+		sl_http_respond(req, 406, "application/json", b.data, b.len);
+		sl_buf_free(&b);
+		return NULL;
+	}
+	return sl_rp_meta_types[i];
+}
+
+void sl_rp__respond_json(sl_http_req_t *req, int status, const char *type, const sl_buf_t *body)
+{
+	if (!type && !(type = sl_rp__meta_type(req)))
+		return;
+	sl_http_respond(req, status, type, body->data ? body->data : "", body->len);
+}
+
+void sl_rp__respond_error(sl_http_req_t *req, int status, int error_code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	sl_rp_t *rp = sl_http_req_server_arg(req);
+	sl_metric_add(rp->m_errors, 1);
+	int i = sl_rp__negotiate(sl_http_req_header(req, "accept"), sl_rp_meta_types, sl_rp_meta_ntypes);
+	sl_buf_t b = SL_BUF_INIT;
+	sl_rp__error_body(&b, error_code, msg);
+	sl_http_respond(req, status, i < 0 ? "application/json" : sl_rp_meta_types[i], b.data, b.len);
+	sl_buf_free(&b);
+	sl_log_debug("restproxy_error", "status=%d error_code=%d", status, error_code);
+}
+
+bool sl_rp__check_ctype(sl_http_req_t *req, sl_rp_ctype_t *ct)
+{
+	const char *why;
+	const char *h = sl_http_req_header(req, "content-type");
+	if (sl_rp__parse_ctype(h, ct, &why) < 0) {
+		sl_rp__respond_error(req, 415, 415, "%s: '%s'", why, h ? h : "");
+		return false;
+	}
+	return true;
+}
+
+static bool err_retriable(rd_kafka_resp_err_t e)
+{
+	switch (e) {
+	case RD_KAFKA_RESP_ERR__TRANSPORT:
+	case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+	case RD_KAFKA_RESP_ERR__TIMED_OUT:
+	case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+	case RD_KAFKA_RESP_ERR__QUEUE_FULL:
+	case RD_KAFKA_RESP_ERR__WAIT_COORD:
+	case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+	case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+	case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+	case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS:
+	case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+	case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
+	case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
+	case RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS:
+	case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
+	case RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION:
+		return true;
+	default:
+		return false;
+	}
+}
+
+int sl_rp__kafka_error_code(rd_kafka_resp_err_t e)
+{
+	return err_retriable(e) ? SL_RP_E_KAFKA_RETRIABLE : SL_RP_E_KAFKA;
+}
+
+void sl_rp__respond_kafka_error(sl_http_req_t *req, rd_kafka_resp_err_t e, const char *what)
+{
+	if (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
+		sl_rp__respond_error(req, 404, SL_RP_E_TOPIC_NOT_FOUND, "Topic not found: %s", what);
+		return;
+	}
+	bool unreachable = e == RD_KAFKA_RESP_ERR__TRANSPORT || e == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ||
+			   e == RD_KAFKA_RESP_ERR__TIMED_OUT || e == RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT;
+	sl_rp__respond_error(req, unreachable ? 503 : 500, sl_rp__kafka_error_code(e), "%sKafka error: %s: %s",
+			     err_retriable(e) ? "Retriable " : "", what, rd_kafka_err2str(e));
+}
+
+bool sl_rp__queue_work(sl_rp_t *rp, uv_work_t *w, uv_work_cb work, uv_after_work_cb after)
+{
+	if (rp->jobs >= rp->max_jobs || uv_queue_work(rp->loop, w, work, after) < 0)
+		return false;
+	rp->jobs++;
+	return true;
+}
+
+void sl_rp__work_done(sl_rp_t *rp)
+{
+	rp->jobs--;
+}
+
+/* ---- routing ---- */
+
+static bool ready_cb(void *arg, sl_buf_t *why)
+{
+	sl_rp_t *rp = arg;
+	if (rp->stopping) {
+		sl_buf_puts(why, "shutting down");
+		return false;
+	}
+	if (!rp->md_ok) {
+		sl_buf_printf(why, "kafka: %s", rp->md_err[0] ? rp->md_err : "no metadata yet");
+		return false;
+	}
+	return true;
+}
+
+static bool is_int(const char *s, int32_t *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (!*s || *end || v < 0 || v > INT32_MAX)
+		return false;
+	*out = (int32_t)v;
+	return true;
+}
+
+#define MAX_SEGS 10
+
+static void handle_cb(sl_http_req_t *req, void *arg)
+{
+	sl_rp_t *rp = arg;
+	if (sl_http_serve_ops(req, ready_cb, rp))
+		return;
+	char *segs[MAX_SEGS];
+	int n = sl_rp__split_path(sl_http_req_path(req), segs, MAX_SEGS);
+	const char *m = sl_http_req_method(req);
+	if (n < 0) {
+		sl_rp__respond_error(req, 404, 404, "HTTP 404 Not Found");
+		return;
+	}
+	if (n == 0) {
+		if (!strcmp(m, "GET")) {
+			sl_buf_t b = SL_BUF_INIT;
+			sl_buf_puts(&b, "{}");
+			sl_rp__respond_json(req, 200, NULL, &b);
+			sl_buf_free(&b);
+		} else {
+			sl_rp__respond_error(req, 405, 405, "HTTP 405 Method Not Allowed");
+		}
+	} else if (!strcmp(segs[0], "topics") && !strcmp(m, "POST") && (n == 2 || n == 4)) {
+		int32_t p = -1;
+		if (n == 4 && (strcmp(segs[2], "partitions") != 0 || !is_int(segs[3], &p)))
+			sl_rp__respond_error(req, 404, 404, "HTTP 404 Not Found");
+		else
+			sl_rp__produce_handle(rp, req, segs[1], p);
+	} else if (!strcmp(segs[0], "topics") || !strcmp(segs[0], "brokers")) {
+		sl_rp__meta_handle(rp, req, segs, n);
+	} else if (!strcmp(segs[0], "consumers")) {
+		sl_rp__consumers_handle(rp, req, segs, n);
+	} else {
+		sl_rp__respond_error(req, 404, 404, "HTTP 404 Not Found");
+	}
+	for (int i = 0; i < n; i++)
+		free(segs[i]);
+}
+
+/* ---- shutdown ---- */
+
+static void finish(sl_rp_t *rp)
+{
+	uv_timer_stop(&rp->stop_timer);
+	uv_close((uv_handle_t *)&rp->stop_timer, NULL);
+	sl_rp__meta_close(rp);
+	uv_close((uv_handle_t *)&rp->sweep, NULL);
+	sl_rp__produce_close(rp);
+	sl_runtime_close(&rp->rt);
+}
+
+static void stop_check_cb(uv_timer_t *t)
+{
+	sl_rp_t *rp = t->data;
+	bool late = sl_clock_mono_ms() >= rp->stop_deadline_ms;
+	int outq = sl_rp__produce_outq(rp);
+	if (late && (rp->produce_pending || outq > 0)) {
+		sl_log_warn("restproxy_undelivered", "messages=%d requests=%zu", outq, rp->produce_pending);
+		sl_rp__produce_purge(rp);
+		rp->stop_deadline_ms = INT64_MAX; /* purge once; reports follow */
+	}
+	if (!rp->srv_closed || rp->ninsts || rp->nclosing || rp->produce_pending || rp->jobs || outq > 0)
+		return;
+	finish(rp);
+}
+
+static void srv_closed_cb(void *arg)
+{
+	sl_rp_t *rp = arg;
+	rp->srv_closed = true;
+}
+
+static void stop_cb(void *arg)
+{
+	sl_rp_t *rp = arg;
+	rp->stopping = true;
+	if (rp->srv)
+		sl_http_server_close(rp->srv, srv_closed_cb, rp);
+	else
+		rp->srv_closed = true;
+	sl_rp__consumers_close_all(rp);
+	rp->stop_deadline_ms = sl_clock_mono_ms() + rp->kafka_timeout_ms;
+	uv_timer_start(&rp->stop_timer, stop_check_cb, 0, 20);
+}
+
+static void collect_cb(void *arg)
+{
+	sl_rp_t *rp = arg;
+	sl_metric_set(rp->m_insts, (double)rp->ninsts);
+	sl_metric_set(rp->m_outq, (double)sl_rp__produce_outq(rp));
+}
+
+static void metrics_init(sl_rp_t *rp)
+{
+	rp->m_produce_reqs = sl_metric_counter("sluice_restproxy_produce_requests_total", "", "Produce requests answered.");
+	rp->m_produced = sl_metric_counter("sluice_restproxy_records_produced_total", "",
+					   "Records acknowledged by Kafka (acks=all).");
+	rp->m_produce_errs = sl_metric_counter("sluice_restproxy_produce_errors_total", "",
+					       "Records that failed (error in the offsets array).");
+	rp->m_consumed = sl_metric_counter("sluice_restproxy_records_consumed_total", "",
+					   "Records returned to consumer instances.");
+	rp->m_insts = sl_metric_gauge("sluice_restproxy_consumer_instances", "", "Consumer instances open.");
+	rp->m_created = sl_metric_counter("sluice_restproxy_consumer_instances_created_total", "",
+					  "Consumer instances created.");
+	rp->m_expired = sl_metric_counter("sluice_restproxy_consumer_instances_expired_total", "",
+					  "Consumer instances closed after the idle timeout.");
+	rp->m_errors = sl_metric_counter("sluice_restproxy_error_responses_total", "",
+					 "Requests answered with an error body.");
+	rp->m_produce_ms = sl_metric_histogram("sluice_restproxy_produce_latency_ms", "",
+					       "Produce request: arrival to the last delivery report.",
+					       sl_metric_latency_ms_bounds, sl_metric_latency_ms_nbounds);
+	rp->m_outq = sl_metric_gauge("sluice_restproxy_producer_queue", "", "Messages in the producer's queue.");
+	sl_metrics_on_collect(collect_cb, rp);
+}
 
 static int restproxy_main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "sluice rest-proxy: this role is not built yet\n");
-	return 2;
+	int code;
+	sl_cfg_t *cfg = sl_cfg_setup_role("rest-proxy", "sluice rest-proxy [--port P] [--bootstrap-server B] [options]",
+					  "Kafka REST proxy: Confluent REST Proxy API v2 and the v1 subset of the "
+					  "kafka-rest Node.js client (produce, consumer instances, metadata).",
+					  restproxy_tables, argc - 1, argv + 1, &code);
+	if (!cfg)
+		return code;
+	/* The thread pool runs metadata calls, commits and consumer closes; a few
+	 * more threads than libuv's default 4 keep one slow close from delaying
+	 * the others. Must be set before the pool starts; an explicit env wins. */
+	setenv("UV_THREADPOOL_SIZE", "8", 0);
+
+	sl_rp_t *rp = sl_xcalloc(1, sizeof(*rp));
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	rp->loop = &loop;
+	rp->cfg = cfg;
+	rp->kafka_timeout_ms = sl_cfg_int(cfg, "kafka-timeout-ms");
+	rp->advertised_url = sl_cfg_str(cfg, "advertised-url");
+	rp->max_jobs = (size_t)sl_cfg_int(cfg, "max-jobs");
+	rp->prod_pipe[0] = rp->prod_pipe[1] = -1;
+	metrics_init(rp);
+	uv_timer_init(&loop, &rp->stop_timer);
+	rp->stop_timer.data = rp;
+
+	int rc = 0;
+	char err[512];
+	if (sl_rp__produce_init(rp, err, sizeof(err)) < 0) {
+		fprintf(stderr, "sluice rest-proxy: %s\n", err);
+		rc = 2;
+	}
+	sl_rp__meta_init(rp);
+	sl_rp__consumers_init(rp);
+	sl_runtime_init(&rp->rt, &loop, stop_cb, rp);
+	if (!rc) {
+		sl_err_t e = {0};
+		rp->srv = sl_http_server_from_cfg(&loop, cfg, handle_cb, rp, &e);
+		if (!rp->srv) {
+			sl_log_error("restproxy_listen_failed", "err=\"%s\"", e.msg);
+			rc = 1;
+		} else {
+			sl_http_server_set_error_fmt(rp->srv, sl_rp__http_error_fmt);
+			sl_log_info("restproxy_listening", "port=%d brokers=%s", sl_http_server_port(rp->srv),
+				    sl_cfg_str(cfg, "bootstrap-server"));
+		}
+	}
+	if (rc) {
+		rp->rt.stopping = true;
+		stop_cb(rp);
+	}
+	int lc = sl_runtime_run(&rp->rt);
+	if (lc != 0)
+		sl_log_error("restproxy_loop_not_closed", "rc=%d", lc);
+	if (rp->prod)
+		rd_kafka_destroy(rp->prod);
+	if (rp->md)
+		rd_kafka_metadata_destroy(rp->md);
+	sl_http_server_free(rp->srv);
+	sl_log_info("shutdown_done", "rc=%d", rc ? rc : (lc ? 1 : 0));
+	free(rp);
+	sl_metrics_free_all();
+	sl_cfg_free(cfg);
+	return rc ? rc : (lc ? 1 : 0);
 }
 
-const sl_role_t sl_role_restproxy = {"rest-proxy", "Kafka REST proxy (Confluent API v2 and v1)", restproxy_main, restproxy_tables};
+const sl_role_t sl_role_restproxy = {"rest-proxy", "Kafka REST proxy (Confluent API v2 and v1)", restproxy_main,
+				     restproxy_tables};
