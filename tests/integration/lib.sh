@@ -68,3 +68,103 @@ expect_exit() {
 
 # wait_http URL [SECONDS]: until URL answers 200.
 wait_http() { wait_for "${2:-20}" "$1" curl -fsS -o /dev/null "$1"; }
+
+# ---- the whole system on free ports (pipeline engineer; used by others) ----
+# it_topic NAME PARTITIONS: create a topic unless it exists.
+it_topic() {
+	timeout 60 "$SLUICE_RELEASE_BIN" topics --create --if-not-exists --topic "$1" --partitions "$2" \
+		--replication-factor 1 >/dev/null
+}
+
+# it_role_start SYS INSTANCE ROLE ARGS...: start `sluice ROLE --port P ARGS...`
+# (the ASan binary) in the background with its log in $IT_SYS_DIR, wait for
+# its /readyz (30 s), export the URL as IT_URL_<INSTANCE> (dashes become
+# underscores) and print nothing. Fails with the log's tail.
+it_role_start() {
+	local sys=$1 inst=$2 role=$3; shift 3
+	local d="$SLUICE_STATE/sys-$sys" port
+	mkdir -p "$d"
+	port=$(free_port)
+	rm -f "$d/$inst.rc" "$d/$inst.pid"
+	# A small wrapper records the exit status, so a later shell can read it.
+	setsid bash -c '"$@" > "$0.log" 2>&1 < /dev/null & echo $! > "$0.pid"; wait $!; echo $? > "$0.rc"' \
+		"$d/$inst" "$SLUICE_BIN" "$role" --port "$port" "$@" < /dev/null > /dev/null 2>&1 &
+	wait_for 10 "$inst to start" test -s "$d/$inst.pid" || return 1
+	echo "$port" > "$d/$inst.port"
+	if ! wait_for 30 "$inst /readyz" curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz"; then
+		tail -20 "$d/$inst.log" >&2
+		return 1
+	fi
+	local var="IT_URL_${inst//-/_}"
+	export "$var=http://127.0.0.1:$port"
+}
+
+# it_role_stop SYS INSTANCE [SIGNAL]: send SIGTERM (or SIGNAL), wait up to
+# 30 s, return the role's exit status (ASan leaks exit 23; KILL gives 137).
+it_role_stop() {
+	local d="$SLUICE_STATE/sys-$1" inst=$2 sig=${3:-TERM} pid rc=0
+	[ -f "$d/$inst.pid" ] || return 0
+	pid=$(cat "$d/$inst.pid"); rm -f "$d/$inst.pid"
+	kill -"$sig" "$pid" 2>/dev/null || return 0
+	if ! wait_for 30 "$inst to stop" test -s "$d/$inst.rc"; then
+		kill -KILL "$pid" 2>/dev/null; say "$inst did not stop in 30 s"; return 124
+	fi
+	rc=$(cat "$d/$inst.rc")
+	[ "$sig" = KILL ] && return 0
+	if [ "$rc" != 0 ]; then say "$inst exited $rc"; tail -15 "$d/$inst.log" >&2; fi
+	return "$rc"
+}
+
+# it_system_up NAME [REDUCERS [FEED_ARGS...]]: against the current stack, with
+# topics NAME-markets (12 partitions) and NAME-commands, Redis prefix NAME:
+# and group NAME-reducers (exported as SLUICE_DATA_TOPIC, SLUICE_COMMAND_TOPIC,
+# SLUICE_REDIS_PREFIX, SLUICE_REDUCER_GROUP, so every role started after
+# reads them), start the api, REDUCERS reducers (default 2), the publisher
+# (once it is built) and, when FEED_ARGS are given, a feed with them. Exports
+# SLUICE_API_URL, SLUICE_PUBLISHER_URL (empty without a publisher),
+# SLUICE_REDUCER_URLS (space-separated ops URLs), SLUICE_FEED_URL.
+it_system_up() {
+	local name=$1 reducers=${2:-2}; shift; [ $# -gt 0 ] && shift
+	export SLUICE_DATA_TOPIC=$name-markets SLUICE_COMMAND_TOPIC=$name-commands
+	export SLUICE_REDIS_PREFIX=$name: SLUICE_REDUCER_GROUP=$name-reducers
+	it_topic "$SLUICE_DATA_TOPIC" "${IT_PARTITIONS:-12}" || return 1
+	it_topic "$SLUICE_COMMAND_TOPIC" 1 || return 1
+	it_role_start "$name" api api || return 1
+	export SLUICE_API_URL=$IT_URL_api
+	SLUICE_REDUCER_URLS=""
+	local i
+	for i in $(seq 1 "$reducers"); do
+		it_role_start "$name" "reducer-$i" reducer || return 1
+		local v="IT_URL_reducer_$i"
+		SLUICE_REDUCER_URLS="$SLUICE_REDUCER_URLS ${!v}"
+	done
+	export SLUICE_REDUCER_URLS=${SLUICE_REDUCER_URLS# }
+	export SLUICE_PUBLISHER_URL=""
+	if ! "$SLUICE_BIN" publisher --help 2>&1 | grep -q "not built yet"; then
+		it_role_start "$name" publisher publisher --api-url "$SLUICE_API_URL" || return 1
+		export SLUICE_PUBLISHER_URL=$IT_URL_publisher
+	fi
+	export SLUICE_FEED_URL=""
+	if [ $# -gt 0 ]; then
+		it_role_start "$name" feed feed "$@" || return 1
+		export SLUICE_FEED_URL=$IT_URL_feed
+	fi
+}
+
+# it_system_down NAME: SIGTERM every role of the system; fails when one did
+# not exit 0 (a leak under ASan, an unclean shutdown).
+it_system_down() {
+	local d="$SLUICE_STATE/sys-$1" rc=0 f
+	[ -d "$d" ] || return 0
+	for f in "$d"/*.pid; do
+		[ -f "$f" ] || continue
+		it_role_stop "$1" "$(basename "$f" .pid)" || rc=1
+	done
+	return "$rc"
+}
+
+# it_redis_cli ARGS...: redis-cli against the stack's Redis.
+it_redis_cli() {
+	local hp=${SLUICE_REDIS_URL#redis://}; hp=${hp%%/*}
+	redis-cli -h "${hp%%:*}" -p "${hp##*:}" "$@"
+}
