@@ -1,0 +1,279 @@
+"""pllib.py: helpers for the pipeline's integration tests (03NN-*.py).
+
+The system (api, reducers, publisher, feed) is started by lib.sh's
+it_system_up on free ports against the shared stack (or a solo one when a
+test runs alone); this module calls those shell helpers, speaks HTTP to the
+API, reads Kafka with kcat, and reads a channel's Redis pub/sub stream with
+a minimal RESP client (so the reducer is tested without the publisher), or
+through the publisher's SSE endpoint. Every wait is bounded.
+"""
+import json, os, socket, subprocess, sys, time, urllib.request, urllib.error
+
+sys.path.insert(0, os.path.dirname(__file__))
+from publib import fail, ok, expect_eq, free_port, wait_for, SSE  # noqa: E402,F401
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+BIN = os.environ.get("SLUICE_BIN", os.path.join(ROOT, "build-asan", "sluice"))
+REL = os.environ.get("SLUICE_RELEASE_BIN", os.path.join(ROOT, "build", "sluice"))
+
+
+def sh(script, timeout=180):
+    """Run bash with lib.sh sourced; return (rc, stdout)."""
+    p = subprocess.run(["bash", "-c", ". '%s/lib.sh'; it_require_stack >&2; %s" % (HERE, script)],
+                       capture_output=True, text=True, timeout=timeout)
+    if p.stderr.strip():
+        sys.stderr.write(p.stderr)
+    return p.returncode, p.stdout
+
+
+def system_up(name, reducers=2, feed_args=None, extra_env=None):
+    """Start the system; update os.environ with what it exports."""
+    pre = "".join("export %s=%s; " % (k, v) for k, v in (extra_env or {}).items())
+    feed = " ".join(feed_args or [])
+    rc, out = sh("%s it_system_up %s %d %s >&2 && env -0" % (pre, name, reducers, feed))
+    if rc != 0:
+        fail("it_system_up %s failed (rc %d)" % (name, rc))
+    for item in out.split("\0"):
+        k, _, v = item.partition("=")
+        if k.startswith("SLUICE_") or k.startswith("IT_URL_") or k == "KAFKA_LIBS":
+            os.environ[k] = v
+    ok("system %s up: api %s, reducers %s, publisher %s" % (
+        name, os.environ["SLUICE_API_URL"], os.environ["SLUICE_REDUCER_URLS"], os.environ.get("SLUICE_PUBLISHER_URL") or "-"))
+
+
+def system_down(name):
+    rc, _ = sh("it_system_down %s" % name, timeout=120)
+    return rc
+
+
+def role_start(sysname, inst, role, *args):
+    rc, out = sh("it_role_start %s %s %s %s && echo $IT_URL_%s" % (
+        sysname, inst, role, " ".join("'%s'" % a for a in args), inst.replace("-", "_")))
+    if rc != 0:
+        fail("could not start %s" % inst)
+    return out.strip()
+
+
+def role_stop(sysname, inst, sig="TERM"):
+    rc, _ = sh("it_role_stop %s %s %s" % (sysname, inst, sig), timeout=60)
+    return rc
+
+
+def http(method, url, body=None, headers=None, raw=None, timeout=15):
+    """(status, parsed JSON or text or None)."""
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    h = dict(headers or {})
+    if body is not None and "Content-Type" not in h:
+        h["Content-Type"] = "application/json"
+    req = urllib.request.Request(url, data=data, method=method, headers=h)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            status, text = r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        status, text = e.code, e.read().decode()
+    try:
+        return status, json.loads(text) if text else None
+    except ValueError:
+        return status, text
+
+
+def api(method, path, body=None, **kw):
+    return http(method, os.environ["SLUICE_API_URL"] + path, body, **kw)
+
+
+def metric(url, name):
+    """Value of an unlabelled Prometheus series (0 when absent)."""
+    with urllib.request.urlopen(url + "/metrics", timeout=10) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    return 0.0
+
+
+def feed(count, markets, rate=0, seed=1):
+    """Produce `count` records with sluice feed (release build) and wait."""
+    p = subprocess.run([REL, "feed", "--port", "0", "--count", str(count), "--markets", str(markets),
+                        "--rate", str(rate), "--seed", str(seed), "--log-level", "warn"],
+                       capture_output=True, text=True, timeout=300)
+    if p.returncode != 0:
+        fail("feed failed: %s" % p.stderr[-500:])
+
+
+def feed_async(count, markets, rate, seed=2):
+    return subprocess.Popen([REL, "feed", "--port", "0", "--count", str(count), "--markets", str(markets),
+                             "--rate", str(rate), "--seed", str(seed), "--log-level", "warn"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def kafka_records(topic=None):
+    """Every record of the data topic: list of dicts with partition, offset, key, value (text)."""
+    topic = topic or os.environ["SLUICE_DATA_TOPIC"]
+    p = subprocess.run(["kcat", "-b", os.environ["SLUICE_KAFKA_BROKERS"], "-C", "-t", topic, "-o", "beginning",
+                        "-e", "-q", "-f", "%p\t%o\t%k\t%s\n"], capture_output=True, text=True, timeout=120)
+    recs = []
+    for line in p.stdout.splitlines():
+        part, off, key, val = line.split("\t", 3)
+        recs.append({"partition": int(part), "offset": int(off), "key": key, "value": val})
+    return recs
+
+
+class Redis:
+    """A minimal RESP2 client (commands and pub/sub) over one socket."""
+
+    def __init__(self, url=None):
+        url = url or os.environ["SLUICE_REDIS_URL"]
+        hp = url.split("://", 1)[1].split("/", 1)[0]
+        host, _, port = hp.rpartition(":")
+        self.s = socket.create_connection((host, int(port)), timeout=10)
+        self.buf = b""
+
+    def close(self):
+        self.s.close()
+
+    def _line(self, deadline):
+        while b"\r\n" not in self.buf:
+            self.s.settimeout(max(0.01, deadline - time.time()))
+            chunk = self.s.recv(65536)
+            if not chunk:
+                raise EOFError("redis closed the connection")
+            self.buf += chunk
+        line, _, self.buf = self.buf.partition(b"\r\n")
+        return line
+
+    def _exact(self, n, deadline):
+        while len(self.buf) < n + 2:
+            self.s.settimeout(max(0.01, deadline - time.time()))
+            chunk = self.s.recv(65536)
+            if not chunk:
+                raise EOFError("redis closed the connection")
+            self.buf += chunk
+        data, self.buf = self.buf[:n], self.buf[n + 2:]
+        return data
+
+    def read(self, timeout=10.0):
+        deadline = time.time() + timeout
+        line = self._line(deadline)
+        t, rest = line[:1], line[1:]
+        if t in (b"+", b"-"):
+            return rest.decode() if t == b"+" else RuntimeError(rest.decode())
+        if t == b":":
+            return int(rest)
+        if t == b"$":
+            n = int(rest)
+            return None if n < 0 else self._exact(n, deadline).decode()
+        if t == b"*":
+            n = int(rest)
+            return None if n < 0 else [self.read(max(0.01, deadline - time.time())) for _ in range(n)]
+        raise RuntimeError("bad RESP line %r" % line)
+
+    def send(self, *args):
+        out = b"*%d\r\n" % len(args)
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out += b"$%d\r\n%s\r\n" % (len(a), a)
+        self.s.sendall(out)
+
+    def cmd(self, *args):
+        self.send(*args)
+        return self.read()
+
+    def subscribe(self, channel):
+        self.send("SUBSCRIBE", channel)
+        r = self.read()
+        if not (isinstance(r, list) and r[0] == "subscribe"):
+            fail("subscribe %s: %r" % (channel, r))
+
+    def message(self, timeout=10.0):
+        """Next pub/sub payload (parsed JSON), or None on timeout."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                r = self.read(max(0.01, deadline - time.time()))
+            except socket.timeout:
+                return None
+            if isinstance(r, list) and r and r[0] == "message":
+                return json.loads(r[2])
+        return None
+
+    def snapshot_keys(self, prefix):
+        """Every key under prefix with its full content, to prove nothing changed."""
+        out = {}
+        for k in sorted(self.cmd("KEYS", prefix + "*") or []):
+            t = self.cmd("TYPE", k)
+            if t == "hash":
+                out[k] = sorted(self.cmd("HGETALL", k))
+            elif t == "set":
+                out[k] = sorted(self.cmd("SMEMBERS", k))
+            else:
+                out[k] = self.cmd("GET", k) if t == "string" else t
+        return out
+
+
+class Stream:
+    """A channel's messages: through the publisher's SSE endpoint when there is
+    a publisher, else straight from the Redis pub/sub channel."""
+
+    def __init__(self, channel):
+        self.channel = channel
+        pub = os.environ.get("SLUICE_PUBLISHER_URL")
+        self.sse = None
+        self.redis = None
+        if pub:
+            port = int(pub.rsplit(":", 1)[1])
+            self.sse = SSE(port, "/v1/events/" + channel, timeout=20)
+            first = self.next(20)
+            if not first or first.get("type") != "subscribed":
+                fail("publisher did not confirm the subscription: %r" % (first,))
+        else:
+            self.redis = Redis()
+            self.redis.subscribe(os.environ["SLUICE_REDIS_PREFIX"] + "stream:" + channel)
+
+    def next(self, timeout=10.0):
+        if self.redis:
+            return self.redis.message(timeout)
+        self.sse.sock.settimeout(max(timeout, 0.001))
+        try:
+            return self.sse.event()
+        except socket.timeout:
+            return None
+        except EOFError:
+            return {"type": "_eof"}
+
+    def close(self):
+        if self.redis:
+            self.redis.close()
+        if self.sse:
+            try:
+                self.sse.close()
+            except Exception:
+                pass
+
+
+class Client:
+    """What a browser does: hold per market the newest (offset, value) and the
+    full history of accepted updates, dropping anything at or below the
+    offset held (SPEC section 2)."""
+
+    def __init__(self):
+        self.held = {}      # market -> (offset, value)
+        self.accepted = {}  # market -> [offsets accepted from updates]
+        self.snapshots = 0
+        self.snap = {}      # market -> offset in the first snapshot that had it
+        self.closed = False
+
+    def take(self, msg):
+        t = msg.get("type")
+        if t == "snapshot":
+            self.snapshots += 1
+            for e in msg["markets"]:
+                self.snap.setdefault(e["market"], e["offset"])
+                if e["offset"] > self.held.get(e["market"], (-1, None))[0]:
+                    self.held[e["market"]] = (e["offset"], e["value"])
+        elif t == "update":
+            m = msg["market"]
+            if msg["offset"] > self.held.get(m, (-1, None))[0]:
+                self.held[m] = (msg["offset"], msg["value"])
+                self.accepted.setdefault(m, []).append(msg["offset"])
+        elif t == "closed":
+            self.closed = True
