@@ -8,6 +8,7 @@
 #   make up/down/status   the local system (scripts/up.sh)
 #   make bench      every benchmark in bench/ (one command, side by side)
 #   make check      layering check: includes point down only
+#   make docs       regenerate docs/config.md, logging.md, metrics.md from the code
 #   make help       this list
 #
 # Sources are found by wildcard, so adding a file needs no Makefile change.
@@ -104,10 +105,10 @@ check:
 	@scripts/check-layers.sh
 
 docs: all
-	@build/sluice config docs > docs/config.md
+	@scripts/gen-docs.sh
 
 clean:
 	rm -rf build build-asan
 
 help:
-	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,14p' Makefile | sed 's/^# \{0,1\}//'
