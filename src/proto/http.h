@@ -58,6 +58,8 @@ size_t sl_http_server_conn_count(const sl_http_server_t *srv);
  * done_cb fires when every handle is closed; then call sl_http_server_free. */
 void sl_http_server_close(sl_http_server_t *srv, void (*done_cb)(void *arg), void *arg);
 void sl_http_server_free(sl_http_server_t *srv);
+/* For a server whose listen failed: close what is open, free it once closed. */
+void sl_http_server_discard(sl_http_server_t *srv);
 
 /* ---- the request ---- */
 const char *sl_http_req_method(const sl_http_req_t *req);   /* "GET" */
