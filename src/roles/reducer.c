@@ -167,6 +167,7 @@ static void load_done(sl_reducer_t *r, sl_part_t *p)
 	sl_log_info("partition_loaded", "partition=%d markets=%zu channels=%zu held=%zu ms=%lld", (int)p->id,
 		    sl_rmap_count(p->markets), sl_rmap_count(p->channels), p->nheld,
 		    (long long)(sl_clock_mono_ms() - p->load_started_ms));
+	sl_reducer__snapshot_part(r, p);
 	sl_batch_t *b = NULL;
 	for (size_t i = 0; i < p->nheld; i++) {
 		sl_reducer__add_record(r, &b, p->held[i]);
@@ -511,4 +512,6 @@ void sl_reducer__free_parts(sl_reducer_t *r)
 {
 	for (int32_t i = 0; i < r->nparts; i++)
 		part_forget(r, i);
+	sl_rmap_free(r->recent_begins);
+	r->recent_begins = NULL;
 }

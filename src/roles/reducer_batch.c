@@ -426,7 +426,8 @@ static void ignore_cb(sl_rconn_t *rc, redisReply *reply, void *arg)
 	(void)arg;
 }
 
-static void snapshot(sl_reducer_t *r, const char *ch, size_t chlen)
+/* Publish the channel's markets this reducer owns (only: one partition). */
+static void snapshot(sl_reducer_t *r, const char *ch, size_t chlen, const sl_part_t *only)
 {
 	sl_buf_t out = SL_BUF_INIT;
 	sl_buf_puts(&out, "{\"type\":\"snapshot\",\"markets\":[");
@@ -434,7 +435,7 @@ static void snapshot(sl_reducer_t *r, const char *ch, size_t chlen)
 	bool owns = false;
 	for (int32_t pid = 0; pid < r->nparts; pid++) {
 		sl_part_t *p = r->parts[pid];
-		if (!p || p->st != SL_PART_READY)
+		if (!p || p->st != SL_PART_READY || (only && p != only))
 			continue;
 		sl_rmap_t *set = sl_rmap_get(p->channels, ch, chlen);
 		if (!set)
@@ -478,6 +479,62 @@ static void close_channel(sl_reducer_t *r, const char *ch, size_t chlen)
 	}
 }
 
+/* ---- begins during a rebalance ----
+ * A `begin` read while another reducer is giving a partition up (or while
+ * nobody owns it) would leave that partition's markets out of the
+ * snapshot. Every reducer reads every command, so each remembers the
+ * begins of the last SL_REDUCER_BEGIN_MEMORY_MS and, when it finishes
+ * loading a partition, publishes a snapshot of that partition's markets to
+ * each such channel. A duplicate snapshot is harmless (clients keep the
+ * highest offset). */
+#define SL_REDUCER_BEGIN_MEMORY_MS 30000
+
+typedef struct prune_ctx {
+	int64_t now;
+	sl_buf_t old;
+} prune_ctx_t;
+
+static void old_begin_cb(const char *k, size_t n, void *val, void *arg)
+{
+	prune_ctx_t *c = arg;
+	if (c->now - (int64_t)(intptr_t)val > SL_REDUCER_BEGIN_MEMORY_MS) {
+		sl_buf_append(&c->old, k, n);
+		sl_buf_putc(&c->old, '\0');
+	}
+}
+
+static void prune_begins(sl_reducer_t *r)
+{
+	prune_ctx_t c = {sl_clock_mono_ms(), SL_BUF_INIT};
+	sl_rmap_each(r->recent_begins, old_begin_cb, &c);
+	for (size_t off = 0; off < c.old.len;) {
+		size_t n = strlen(c.old.data + off);
+		sl_rmap_del(r->recent_begins, c.old.data + off, n, NULL);
+		off += n + 1;
+	}
+	sl_buf_free(&c.old);
+}
+
+typedef struct part_snap_ctx {
+	sl_reducer_t *r;
+	sl_part_t *p;
+} part_snap_ctx_t;
+
+static void part_snap_cb(const char *k, size_t n, void *val, void *arg)
+{
+	(void)val;
+	part_snap_ctx_t *c = arg;
+	if (sl_rmap_has(c->p->channels, k, n))
+		snapshot(c->r, k, n, c->p);
+}
+
+void sl_reducer__snapshot_part(sl_reducer_t *r, sl_part_t *p)
+{
+	prune_begins(r);
+	part_snap_ctx_t c = {r, p};
+	sl_rmap_each(r->recent_begins, part_snap_cb, &c);
+}
+
 void sl_reducer__command(sl_reducer_t *r, const char *data, size_t len)
 {
 	json_error_t jerr;
@@ -512,7 +569,9 @@ void sl_reducer__command(sl_reducer_t *r, const char *data, size_t len)
 				sub_del(p, m, mlen, ch, chlen);
 		}
 	} else if (!strcmp(op, "begin")) {
-		snapshot(r, ch, chlen);
+		snapshot(r, ch, chlen, NULL);
+		prune_begins(r);
+		sl_rmap_put(r->recent_begins, ch, chlen, (void *)(intptr_t)sl_clock_mono_ms(), NULL);
 	} else if (!strcmp(op, "close")) {
 		close_channel(r, ch, chlen);
 	} else {

@@ -114,6 +114,7 @@ typedef struct sl_reducer {
 	char startup_err[200];
 	int32_t data_partitions;
 
+	sl_rmap_t *recent_begins; /* channel -> mono ms of its last `begin` */
 	sl_part_t **parts;       /* indexed by partition id */
 	int32_t nparts;
 	int loading;             /* partitions in SL_PART_LOADING */
@@ -170,6 +171,8 @@ void sl_reducer__command(sl_reducer_t *r, const char *json, size_t len);
 void sl_reducer__add_record(sl_reducer_t *r, sl_batch_t **b, const rd_kafka_message_t *rkm);
 void sl_reducer__send(sl_reducer_t *r, sl_batch_t *b);
 void sl_reducer__batch_free(sl_batch_t *b);
+/* A partition just loaded: snapshots for channels that began recently. */
+void sl_reducer__snapshot_part(sl_reducer_t *r, sl_part_t *p);
 void sl_reducer__sub_add(sl_part_t *p, const char *m, size_t mlen, const char *ch, size_t chlen);
 sl_mkt_t *sl_reducer__mkt_get(sl_part_t *p, const char *m, size_t n, bool create);
 

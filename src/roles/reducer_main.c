@@ -328,6 +328,7 @@ static int reducer_main(int argc, char **argv)
 	r->max_inflight = (int)sl_cfg_int(cfg, "max-inflight");
 	r->drain_ms = (int)sl_cfg_int(cfg, "drain-timeout-ms");
 	r->pipe_fd[0] = r->pipe_fd[1] = r->cpipe_fd[0] = r->cpipe_fd[1] = -1;
+	r->recent_begins = sl_rmap_new();
 	sl_err_t err = {0};
 	int rv = 2;
 	if (pipe2(r->pipe_fd, O_NONBLOCK | O_CLOEXEC) < 0 || pipe2(r->cpipe_fd, O_NONBLOCK | O_CLOEXEC) < 0) {
