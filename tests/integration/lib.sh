@@ -139,6 +139,9 @@ it_system_up() {
 		SLUICE_REDUCER_URLS="$SLUICE_REDUCER_URLS ${!v}"
 	done
 	export SLUICE_REDUCER_URLS=${SLUICE_REDUCER_URLS# }
+	if [ "$reducers" -gt 0 ]; then
+		wait_for 60 "the reducers to own every partition" it_reducers_settled "${IT_PARTITIONS:-12}" || return 1
+	fi
 	export SLUICE_PUBLISHER_URL=""
 	if ! "$SLUICE_BIN" publisher --help 2>&1 | grep -q "not built yet"; then
 		it_role_start "$name" publisher publisher --api-url "$SLUICE_API_URL" || return 1
@@ -149,6 +152,18 @@ it_system_up() {
 		it_role_start "$name" feed feed "$@" || return 1
 		export SLUICE_FEED_URL=$IT_URL_feed
 	fi
+}
+
+# it_reducers_settled N: the reducers of SLUICE_REDUCER_URLS own N partitions
+# between them and each owns at least one (their consumer group settled).
+it_reducers_settled() {
+	local u sum=0 v
+	for u in $SLUICE_REDUCER_URLS; do
+		v=$(curl -fsS "$u/metrics" 2>/dev/null | awk '$1 == "sluice_reducer_partitions_owned" {print int($2)}')
+		[ "${v:-0}" -gt 0 ] || return 1
+		sum=$((sum + v))
+	done
+	[ "$sum" = "$1" ]
 }
 
 # it_system_down NAME: SIGTERM every role of the system; fails when one did
