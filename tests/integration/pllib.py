@@ -214,9 +214,9 @@ class Stream:
     """A channel's messages: through the publisher's SSE endpoint when there is
     a publisher, else straight from the Redis pub/sub channel."""
 
-    def __init__(self, channel):
+    def __init__(self, channel, direct=False):
         self.channel = channel
-        pub = os.environ.get("SLUICE_PUBLISHER_URL")
+        pub = None if direct else os.environ.get("SLUICE_PUBLISHER_URL")
         self.sse = None
         self.redis = None
         if pub:
@@ -277,3 +277,54 @@ class Client:
                 self.accepted.setdefault(m, []).append(msg["offset"])
         elif t == "closed":
             self.closed = True
+
+
+class OwnRedis:
+    """A restartable redis-server of the test's own, with the append-only
+    file on (fsync always) like the stack's, so a restart keeps the data."""
+
+    def __init__(self, workdir):
+        os.makedirs(workdir, exist_ok=True)
+        self.dir = workdir
+        self.port = free_port()
+        self.url = "redis://127.0.0.1:%d/0" % self.port
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                      "--appendonly", "yes", "--appendfsync", "always", "--dir", self.dir],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def pong():
+            r = Redis(self.url)
+            try:
+                return r.cmd("PING") == "PONG"
+            finally:
+                r.close()
+        wait_for("redis-server on %d" % self.port, pong, 20)
+
+    def stop(self, kill=False):
+        if self.proc:
+            (self.proc.kill if kill else self.proc.terminate)()
+            self.proc.wait(20)
+            self.proc = None
+
+
+def last_by_market(recs):
+    last = {}
+    for r in recs:
+        last[r["key"]] = r
+    return last
+
+
+def state_matches_kafka(markets=None):
+    """True when the API's state of every market (or those given) is Kafka's last record."""
+    last = last_by_market(kafka_records())
+    ms = sorted(markets or last)
+    st, body = api("GET", "/v1/markets?ids=" + ",".join(ms))
+    if st != 200:
+        return False
+    got = {e["market"]: e for e in body["markets"]}
+    return all(m in got and got[m]["offset"] == last[m]["offset"] and got[m]["value"] == json.loads(last[m]["value"])
+               for m in ms)
