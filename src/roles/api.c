@@ -464,7 +464,7 @@ static int api_main(int argc, char **argv)
 {
 	int code;
 	sl_cfg_t *cfg = sl_cfg_setup_role("api", "sluice api [options]", "the stream control API (REST/JSON)",
-					  api_tables, argc, argv, &code);
+					  api_tables, argc - 1, argv + 1, &code);
 	if (!cfg)
 		return code;
 	sl_api_t a = {0};

@@ -242,7 +242,7 @@ static int feed_main(int argc, char **argv)
 {
 	int code;
 	sl_cfg_t *cfg = sl_cfg_setup_role("feed", "sluice feed [--markets M] [--rate R] [--count N] [options]",
-					  "produce a random walk per market to the data topic", feed_tables, argc, argv,
+					  "produce a random walk per market to the data topic", feed_tables, argc - 1, argv + 1,
 					  &code);
 	if (!cfg)
 		return code;

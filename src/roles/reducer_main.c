@@ -312,7 +312,7 @@ static int reducer_main(int argc, char **argv)
 	int code;
 	sl_cfg_t *cfg = sl_cfg_setup_role("reducer", "sluice reducer [options]",
 					  "consume market updates, keep state in Redis, publish to channels",
-					  sl_reducer__tables, argc, argv, &code);
+					  sl_reducer__tables, argc - 1, argv + 1, &code);
 	if (!cfg)
 		return code;
 	sl_reducer_t *r = sl_xcalloc(1, sizeof(*r));
