@@ -374,11 +374,17 @@ static void conn_process(conn_t *c)
 		c->srv->handler(&c->req, c->srv->arg);
 		if (c->hijacked)
 			return;
-		if (c->in_request) {
-			/* Answered later; stop reading so the client's next request waits. */
+		if (c->in_request)
+			break; /* answered later (a long poll) */
+	}
+	if (c->in_request) {
+		/* Keep reading while the answer is pending, so a client that goes
+		 * away is noticed at once (its abort callback fires) instead of
+		 * when the answer is written; the bytes of a pipelined next
+		 * request wait in c->in, and past the limits TCP pushes back. */
+		if (c->in.len > c->srv->lim.max_header_bytes + c->srv->lim.max_body_bytes)
 			uv_read_stop((uv_stream_t *)&c->tcp);
-			return;
-		}
+		return;
 	}
 	/* A half request must not grow past the head limit while buffered. */
 	if (c->in.len > c->srv->lim.max_header_bytes + c->srv->lim.max_body_bytes + 4096) {
