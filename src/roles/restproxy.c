@@ -250,13 +250,17 @@ static void stop_check_cb(uv_timer_t *t)
 	sl_rp_t *rp = t->data;
 	bool late = sl_clock_mono_ms() >= rp->stop_deadline_ms;
 	int outq = sl_rp__produce_outq(rp);
-	if (late && (rp->produce_pending || outq > 0)) {
-		sl_log_warn("restproxy_undelivered", "messages=%d requests=%zu", outq, rp->produce_pending);
+	if (late && !rp->purged && (rp->produce_pending || outq > 0)) {
+		/* The bound is up: fail what is still queued (its requests get
+		 * their errors from the purge reports) and stop waiting. */
+		sl_log_warn("restproxy_undelivered", "queued=%d requests=%zu", outq, rp->produce_pending);
 		sl_rp__produce_purge(rp);
-		rp->stop_deadline_ms = INT64_MAX; /* purge once; reports follow */
+		rp->purged = true;
 	}
-	if (!rp->srv_closed || rp->ninsts || rp->nclosing || rp->produce_pending || rp->jobs || outq > 0)
+	if (!rp->srv_closed || rp->ninsts || rp->produce_pending || (outq > 0 && !rp->purged))
 		return;
+	/* Consumer closes and other pool jobs may still run: the loop waits
+	 * for them after this, and their callbacks need none of these handles. */
 	finish(rp);
 }
 
@@ -305,6 +309,8 @@ static void metrics_init(sl_rp_t *rp)
 	rp->m_produce_ms = sl_metric_histogram("sluice_restproxy_produce_latency_ms", "",
 					       "Produce request: arrival to the last delivery report.",
 					       sl_metric_latency_ms_bounds, sl_metric_latency_ms_nbounds);
+	rp->m_reads_waiting = sl_metric_gauge("sluice_restproxy_reads_waiting", "",
+					      "Records reads (long polls) waiting for data.");
 	rp->m_outq = sl_metric_gauge("sluice_restproxy_producer_queue", "", "Messages in the producer's queue.");
 	sl_metrics_on_collect(collect_cb, rp);
 }

@@ -46,6 +46,7 @@ struct sl_rp_read {
 	sl_buf_t out;
 	rd_kafka_resp_err_t err;
 	char err_topic[256];
+	bool waiting; /* counted in sluice_restproxy_reads_waiting */
 };
 
 /* ---- lookup and references ---- */
@@ -128,6 +129,8 @@ static void read_respond(sl_rp_inst_t *inst)
 {
 	sl_rp_read_t *rd = inst->read;
 	inst->read = NULL;
+	if (rd->waiting)
+		sl_metric_add(inst->rp->m_reads_waiting, -1);
 	uv_timer_stop(&inst->timer);
 	inst->last_used_ms = sl_clock_mono_ms();
 	if (rd->count && inst->delivered->cnt) {
@@ -200,6 +203,8 @@ static void read_abort_cb(sl_http_req_t *req, void *arg)
 	/* Keep what was gathered: nothing was handed out, so answer nobody and
 	 * let the records stay held for the next read. */
 	if (inst->read && inst->read->count == 0) {
+		if (inst->read->waiting)
+			sl_metric_add(inst->rp->m_reads_waiting, -1);
 		sl_buf_free(&inst->read->out);
 		free(inst->read);
 		inst->read = NULL;
@@ -235,6 +240,8 @@ void sl_rp__inst_read(sl_rp_inst_t *inst, sl_http_req_t *req, const char *type, 
 		return;
 	}
 	sl_http_req_on_abort(req, read_abort_cb, inst);
+	rd->waiting = true;
+	sl_metric_add(inst->rp->m_reads_waiting, 1);
 	uv_timer_start(&inst->timer, read_timer_cb, (uint64_t)timeout_ms, 0);
 }
 

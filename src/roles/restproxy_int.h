@@ -184,12 +184,12 @@ struct sl_rp {
 	size_t max_jobs;
 
 	/* shutdown */
-	bool stopping, srv_closed;
+	bool stopping, srv_closed, purged;
 	uv_timer_t stop_timer;
 	int64_t stop_deadline_ms;
 
 	sl_metric_t *m_produce_reqs, *m_produced, *m_produce_errs, *m_consumed, *m_insts, *m_expired,
-		*m_created, *m_errors, *m_produce_ms, *m_outq;
+		*m_created, *m_errors, *m_produce_ms, *m_outq, *m_reads_waiting;
 };
 
 /* Answer with a Confluent error body in the negotiated type. */
