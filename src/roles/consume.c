@@ -255,7 +255,14 @@ static int loop(cons_t *c, rd_kafka_queue_t *q, sl_err_t *err)
 	int64_t last = sl_clock_mono_ms();
 	int rc = 0;
 	while (!stop_requested && !c->out_closed) {
-		ssize_t n = rd_kafka_consume_batch_queue(q, 100, msgs, BATCH);
+		/* consume_batch_queue waits for a full batch or its timeout, so it
+		 * only takes what is queued (timeout 0); when nothing is, wait
+		 * for the first record alone, which returns as soon as it comes. */
+		ssize_t n = rd_kafka_consume_batch_queue(q, 0, msgs, BATCH);
+		if (n == 0) {
+			msgs[0] = rd_kafka_consume_queue(q, 100);
+			n = msgs[0] ? 1 : 0;
+		}
 		if (n < 0) {
 			rc = sl_err_set(err, SL_EKAFKA, false, "consume: %s", rd_kafka_err2str(rd_kafka_last_error()));
 			break;
