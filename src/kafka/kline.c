@@ -82,7 +82,7 @@ int sl_kline_next(sl_kline_reader_t *r, const char **line, size_t *len, sl_err_t
 		ssize_t n = read(r->fd, r->buf + r->end, r->cap - r->end);
 		if (n < 0) {
 			if (errno == EINTR)
-				continue;
+				return sl_err_set(err, SL_ECLOSED, false, "reading input: interrupted");
 			return sl_err_set(err, SL_EIO, false, "reading input: %s", strerror(errno));
 		}
 		if (n == 0)

@@ -42,7 +42,10 @@ typedef struct sl_kline_reader {
 void sl_kline_reader_init(sl_kline_reader_t *r, int fd, size_t bufsize, size_t max_line);
 void sl_kline_reader_close(sl_kline_reader_t *r);
 /* 1 with the next line, 0 at the end of input, SL_EIO (read failed) or
- * SL_ETOOBIG (a line longer than max_line) with err filled. */
+ * SL_ETOOBIG (a line longer than max_line) with err filled, SL_ECLOSED when
+ * a signal handler interrupted read() (so a tool blocked on a terminal can
+ * stop on SIGINT; install handlers without SA_RESTART). A later call goes
+ * on reading. */
 int sl_kline_next(sl_kline_reader_t *r, const char **line, size_t *len, sl_err_t *err);
 
 /* Split at the first occurrence of sep (non-empty). 0 with key and value

@@ -15,7 +15,7 @@
  * by message.timeout.ms (the same value unless -X overrides it), the final
  * flush by both; what is left then is purged and reported.
  * Exit: 0 all acknowledged, 1 runtime (unreachable, undelivered, bad line,
- * empty stdin), 2 usage. A rate line is drawn on stderr only on a terminal.
+ * empty stdin), 2 usage. SIGINT/SIGTERM end the input like end-of-file. A rate line is drawn on stderr only on a terminal.
  * References: Kafka ConsoleProducer/LineMessageReader (flags, parse.key,
  * ignore.error), librdkafka examples/producer.c, kcat -P.
  * Non-goals: headers, transactions, reading files other than stdin.
@@ -58,10 +58,12 @@ typedef struct prod {
 
 static volatile sig_atomic_t stop_requested;
 
+/* The first SIGINT/SIGTERM ends the input (what was read is still
+ * flushed, bounded); a second one stops waiting for acknowledgements. */
 static void on_signal(int sig)
 {
 	(void)sig;
-	stop_requested = 1;
+	stop_requested = stop_requested + 1;
 }
 
 static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
@@ -218,10 +220,10 @@ static int pump(const sl_cfg_t *cfg, rd_kafka_t *rk, rd_kafka_topic_t *rkt, prod
 			progress(p, false);
 		}
 	}
-	rc = got < 0 ? got : 0;
-	if (!rc && stop_requested)
-		rc = sl_err_set(err, SL_ECLOSED, false, "interrupted after line %" PRIu64, r.lineno);
-	if (!rc && r.bytes == 0)
+	/* A signal ends the input like end-of-file: what was read is flushed. */
+	bool interrupted = got == SL_ECLOSED || stop_requested;
+	rc = got < 0 && got != SL_ECLOSED ? got : 0;
+	if (!rc && !interrupted && r.bytes == 0)
 		rc = sl_err_set(err, SL_EINVAL, false, "stdin is empty: no records to produce");
 	sl_kline_reader_close(&r);
 	return rc;
@@ -233,7 +235,7 @@ static int pump(const sl_cfg_t *cfg, rd_kafka_t *rk, rd_kafka_topic_t *rkt, prod
 static void drain(rd_kafka_t *rk, prod_t *p, int64_t bound_ms)
 {
 	int64_t deadline = sl_clock_mono_ms() + bound_ms;
-	while (rd_kafka_outq_len(rk) > 0 && sl_clock_mono_ms() < deadline && !stop_requested) {
+	while (rd_kafka_outq_len(rk) > 0 && sl_clock_mono_ms() < deadline && stop_requested < 2) {
 		rd_kafka_flush(rk, 100);
 		progress(p, false);
 	}

@@ -62,3 +62,18 @@ pass "line 2 reported"
 printf '%s\n' "$err" | grep -q "^sluice produce: 1 of 3 records not delivered$" || fail "no summary: $err"
 pass "summary line"
 expect_eq "the two others were delivered" "$(printf 'ok1\nok2')" "$(S consume --bootstrap-server "$b" --topic "$tb" --from-beginning --max-messages 2)"
+# SIGTERM while waiting on stdin ends the input like end-of-file: what was
+# read is flushed, exit 0 (a terminal's Ctrl-C does the same).
+ts=$(unique sigterm)
+fifo=$(mktemp -u); mkfifo "$fifo"
+exec 7<>"$fifo"
+"$SLUICE_BIN" produce --bootstrap-server "$b" --topic "$ts" < "$fifo" &
+pid=$!
+printf 'one\ntwo\nthree\n' >&7
+wait_for 30 "3 records in $ts" bash -c "[ \"\$(timeout 20 '$SLUICE_BIN' consume --bootstrap-server '$b' --topic '$ts' --from-beginning --max-messages 3 --timeout-ms 1000 2>/dev/null | wc -l)\" = 3 ]" \
+	|| { kill $pid; fail "records did not arrive while stdin stayed open"; }
+kill -TERM $pid
+rc=0; wait $pid || rc=$?
+exec 7>&-; rm -f "$fifo"
+expect_eq "SIGTERM on a waiting producer: exit 0" 0 "$rc"
+expect_eq "and its records are there, once" "$(printf 'one\ntwo\nthree')" "$(S consume --bootstrap-server "$b" --topic "$ts" --from-beginning --timeout-ms 1500)"
