@@ -56,7 +56,9 @@ function el(tag, cls, text) {
 
 export class Board {
 	/** tbody: the table body to fill; onRemove(market) when a row's × is pressed. */
-	constructor(tbody, {onRemove, empty} = {}) {
+	constructor(tbody, {onRemove, empty, minFrameMs = 0} = {}) {
+		this.minFrameMs = minFrameMs;
+		this.lastFlush = -Infinity;
 		this.tbody = tbody;
 		this.onRemove = onRemove;
 		this.empty = empty;
@@ -67,7 +69,36 @@ export class Board {
 		this.frames = 0;
 		this.updates = 0;
 		this.flushCb = (t) => this.flush(t);
+		/* Rows out of sight are not touched: their newest record waits in
+		 * `hidden` and is written when the row scrolls into view. */
+		this.hidden = new Map();
+		this.observer = typeof IntersectionObserver === 'function'
+			? new IntersectionObserver((entries) => this.onVisibility(entries), {rootMargin: '200px 0px'})
+			: null;
 		this.updateEmpty();
+	}
+
+	onVisibility(entries) {
+		for (const e of entries) {
+			const id = e.target.dataset.market;
+			const r = this.rows.get(id);
+			if (!r)
+				continue;
+			r.visible = e.isIntersecting;
+			if (r.visible && this.hidden.has(id)) {
+				this.pending.set(id, this.hidden.get(id));
+				this.hidden.delete(id);
+				this.sparkDirty.add(id);
+				this.schedule();
+			}
+		}
+	}
+
+	schedule() {
+		if (!this.scheduled) {
+			this.scheduled = true;
+			requestAnimationFrame(this.flushCb);
+		}
 	}
 
 	/** Make rows for these markets (kept sorted by id) before data arrives. */
@@ -82,8 +113,10 @@ export class Board {
 			const r = this.rows.get(id);
 			if (!r)
 				continue;
+			this.observer?.unobserve(r.tr);
 			r.tr.remove();
 			this.rows.delete(id);
+			this.hidden.delete(id);
 			this.pending.delete(id);
 			this.sparkDirty.delete(id);
 		}
@@ -120,7 +153,8 @@ export class Board {
 		btn.addEventListener('click', () => this.onRemove?.(id));
 		rm.append(btn);
 		tr.append(name, priceTd, chg, sparkTd, src, lat, rm);
-		r = {tr, price, chg, canvas, src, lat, first: null, last: null, hist: [], flip: false, drawnAt: 0, count: 0};
+		r = {tr, price, chg, canvas, src, lat, first: null, last: null, hist: [], flip: false, drawnAt: 0, count: 0,
+			visible: !this.observer};
 		/* Insert in id order: rows are few, a linear scan is fine. */
 		let before = null;
 		for (const other of this.tbody.children) {
@@ -131,6 +165,7 @@ export class Board {
 		}
 		this.tbody.insertBefore(tr, before);
 		this.rows.set(id, r);
+		this.observer?.observe(tr);
 		return r;
 	}
 
@@ -139,6 +174,8 @@ export class Board {
 		const p = priceOf(rec.value);
 		const r = this.rows.get(rec.market) ?? this.row(rec.market);
 		if (p !== null) {
+			if (r.first === null)
+				r.first = p;
 			r.hist.push(p);
 			if (r.hist.length > SPARK_POINTS)
 				r.hist.shift();
@@ -146,23 +183,29 @@ export class Board {
 		}
 		r.count++;
 		this.updates++;
-		this.pending.set(rec.market, {rec, p, latencyMs});
-		if (!this.scheduled) {
-			this.scheduled = true;
-			requestAnimationFrame(this.flushCb);
+		if (!r.visible) {
+			this.hidden.set(rec.market, {rec, p, latencyMs});
+			return;
 		}
+		this.pending.set(rec.market, {rec, p, latencyMs});
+		this.schedule();
 	}
 
 	flush(now) {
 		this.scheduled = false;
+		/* A frame budget: past a few hundred updates a second, writing the
+		 * DOM at every display frame costs more than anyone can read. */
+		if (now - this.lastFlush < this.minFrameMs) {
+			this.schedule();
+			return;
+		}
+		this.lastFlush = now;
 		this.frames++;
 		for (const [id, {rec, p, latencyMs}] of this.pending) {
 			const r = this.rows.get(id);
 			if (!r)
 				continue;
 			const prev = r.last;
-			if (r.first === null && p !== null)
-				r.first = p;
 			r.last = p;
 			r.price.textContent = fmtPrice(p);
 			if (p !== null && r.first !== null) {
@@ -185,6 +228,10 @@ export class Board {
 				this.sparkDirty.delete(id);
 				continue;
 			}
+			if (!r.visible) {
+				this.sparkDirty.delete(id);
+				continue;
+			}
 			if (now - r.drawnAt < SPARK_MIN_MS) {
 				again = true;
 				continue;
@@ -193,10 +240,8 @@ export class Board {
 			this.sparkDirty.delete(id);
 			drawSpark(r.canvas, r.hist);
 		}
-		if (again && !this.scheduled) {
-			this.scheduled = true;
-			requestAnimationFrame(this.flushCb);
-		}
+		if (again)
+			this.schedule();
 	}
 }
 

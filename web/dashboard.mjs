@@ -6,7 +6,8 @@
  * answers /config.json with {"api_url", "metrics": {name: url}}. The page
  * works from any origin the API allows (its --cors-origin): ?api=URL and
  * ?publisher=URL override the config, ?markets=m-0001..m-0050 (or "all")
- * picks markets, ?transport=sse forces SSE. The selection is remembered in
+ * picks markets, ?transport=sse forces SSE, ?frame_ms=N sets the board's
+ * minimum time between DOM writes (100 ms). The selection is remembered in
  * localStorage. window.sluice exposes the parts for debugging and the
  * browser test (tests/integration/0503-dashboard-browser.sh).
  * Non-goals: logins, several channels per page, editing config at run time.
@@ -113,6 +114,7 @@ async function main() {
 	});
 	const board = new Board($('rows'), {
 		empty: $('empty'),
+		minFrameMs: Number(params.get('frame_ms') ?? 100),
 		onRemove: (id) => client.removeMarkets([id]).catch((e) => pickError(e.message)),
 	});
 	const system = new SystemPanel(config.metrics);

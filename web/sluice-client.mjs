@@ -228,7 +228,10 @@ export class SluiceClient {
 		this.requestTimeoutMs = opts.requestTimeoutMs ?? 10000;
 		this.subscribeTimeoutMs = opts.subscribeTimeoutMs ?? 10000;
 		this.now = opts.now ?? Date.now;
-		this.channel = null;
+		/* An existing channel to attach to (a page reload may keep its id);
+		 * when it is gone the client creates a new one. */
+		this.channel = opts.channel ?? null;
+		this.attach = !!opts.channel;
 		this.state = 'idle';
 		this.transport = null;
 		this.lastError = null;
@@ -406,6 +409,8 @@ export class SluiceClient {
 				this.setState('connecting');
 				if (!this.channel)
 					await this.serial(() => this.createChannel());
+				else if (this.attach)
+					await this.serial(() => this.adoptChannel());
 				const stream = await this.openStream();
 				this.setState('subscribed');
 				await this.serial(() => this.request('POST', `/v1/channels/${this.channel}/begin`));
@@ -498,6 +503,21 @@ export class SluiceClient {
 			failed.catch(() => {});
 		}
 		return stream;
+	}
+
+	/* Attaching to an existing channel: its markets become ours. */
+	async adoptChannel() {
+		let info;
+		try {
+			info = await this.request('GET', `/v1/channels/${this.channel}`);
+		} catch (e) {
+			if (e.status === 404)
+				throw new SluiceError(404, 'channel_gone', `channel ${this.channel} no longer exists`);
+			throw e;
+		}
+		const ids = Array.isArray(info?.markets) ? info.markets.filter((m) => typeof m === 'string') : [];
+		this.book.want(ids);
+		this.attach = false;
 	}
 
 	async checkChannel() {

@@ -1,0 +1,181 @@
+/* dashboard-browser.mjs: the body of tests/integration/0503-dashboard-browser.sh:
+ * the dashboard in headless Chromium against the real roles.
+ *
+ * How it fits: the .sh wrapper provides Kafka + Redis and checks that the
+ * roles, Chromium and playwright-core are there; this starts api, two
+ * reducers, the publisher (serving web/ and /config.json with the roles'
+ * /metrics URLs) and the feed with 200 markets, every role allowing the
+ * page's origin (--cors-origin), then drives the page and checks what a
+ * person would see. It writes docs/img/dashboard.png and
+ * docs/img/dashboard-mobile.png.
+ * Non-goals: pixel comparisons (prices move), other browsers.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import {ROOT, launchBrowser} from './browser.mjs';
+import {System, freePort, waitFor} from './system.mjs';
+
+const MARKETS = 200;
+const sys = new System('0503');
+let step = 0;
+const ok = (what) => console.log(`ok ${++step}: ${what}`);
+
+/* Prices shown on the board, market -> text. */
+const prices = (page) => page.$$eval('#rows tr', (trs) => Object.fromEntries(trs.map((tr) =>
+	[tr.dataset.market, tr.querySelector('.price').textContent])));
+
+async function waitState(page, states, seconds) {
+	await waitFor(`page state in [${states}]`, seconds, () =>
+		page.evaluate((s) => s.includes(document.body.dataset.state), states));
+}
+
+async function waitChanges(page, before, atLeast, seconds) {
+	return waitFor(`${atLeast} prices to change`, seconds, async () => {
+		const now = await prices(page);
+		const changed = Object.keys(now).filter((m) => before[m] && now[m] !== '—' && now[m] !== before[m]);
+		return changed.length >= atLeast ? changed.length : false;
+	});
+}
+
+const numberIn = (page, sel) => page.$eval(sel, (e) => {
+	const t = e.textContent.replace(/,/g, '');
+	return /^[0-9.]+k?$/.test(t) ? parseFloat(t) * (t.endsWith('k') ? 1000 : 1) : null;
+});
+
+async function main() {
+	await sys.createTopics(12);
+	const pubPort = await freePort();
+	const origin = `http://127.0.0.1:${pubPort}`;
+	const cors = ['--cors-origin', origin];
+	await sys.start('api', 'api', [...sys.common(), ...cors]);
+	await sys.start('reducer-1', 'reducer', [...sys.common(), ...cors, '--group', sys.group]);
+	await sys.start('reducer-2', 'reducer', [...sys.common(), ...cors, '--group', sys.group]);
+	await sys.start('feed', 'feed', [...sys.common(), ...cors, '--markets', String(MARKETS), '--rate', '600']);
+	const metrics = ['reducer-1', 'reducer-2', 'feed', 'api'].flatMap((n) => ['--metrics-urls', `${n}=${sys.url(n, '/metrics')}`]);
+	metrics.push('--metrics-urls', `publisher=${origin}/metrics`);
+	await sys.start('publisher', 'publisher', [...sys.common(), ...cors, '--api-url', sys.url('api'), ...metrics],
+		{port: pubPort});
+	ok('roles ready');
+
+	const cfg = await (await fetch(`${origin}/config.json`)).json();
+	assert.equal(cfg.api_url, sys.url('api'));
+	assert.equal(cfg.metrics['reducer-1'], sys.url('reducer-1', '/metrics'));
+	ok('/config.json names the API and the metrics URLs');
+
+	const b = await launchBrowser({width: 1440, height: 900});
+	try {
+		const page = b.page;
+		await page.goto(`${origin}/?markets=m-0001..m-${String(MARKETS).padStart(4, '0')}`);
+		assert.equal(await page.title(), 'sluice · live odds');
+		await waitState(page, ['live'], 30);
+		assert.equal(await page.$eval('#conn-transport', (e) => e.textContent), 'websocket');
+		assert.equal(await page.$$eval('#rows tr', (t) => t.length), MARKETS);
+		await waitFor('prices on most rows', 30, async () =>
+			Object.values(await prices(page)).filter((p) => /^-?\d+\.\d{4}$/.test(p)).length >= MARKETS * 0.9);
+		ok('page loaded from the publisher, subscribed over WebSocket, prices shown');
+
+		const before = await prices(page);
+		await waitChanges(page, before, 50, 20);
+		await waitFor('a flash', 10, () => page.$('#rows .price.up1, #rows .price.up2, #rows .price.down1, #rows .price.down2'));
+		await waitFor('e2e latency shown', 10, async () => (await numberIn(page, '#lat-p50')) !== null);
+		ok('prices change and flash; end-to-end latency shown');
+
+		await waitFor('system panel rates', 20, async () =>
+			(await numberIn(page, '#sys-in')) > 0 && (await numberIn(page, '#sys-out')) > 0 &&
+			(await numberIn(page, '#sys-conn')) >= 1);
+		await waitFor('reducers and their partitions', 20, async () => {
+			const t = await page.$eval('#sys-reducers', (e) => e.textContent);
+			return /reducer-1\s*p \d/.test(t) && /reducer-2\s*p \d/.test(t);
+		});
+		const lagBars = await page.$$eval('#sys-lagbars .lagbar', (x) => x.length);
+		assert.equal(lagBars, 12, 'lag for every partition of the data topic');
+		ok('system panel: records/s, messages/s, connections, reducers and lag from /metrics');
+
+		/* Smoothness with 200 markets: frames and long tasks over 5 s. */
+		const perf = await page.evaluate(() => new Promise((resolve) => {
+			let frames = 0, longest = 0, long = 0;
+			const obs = new PerformanceObserver((l) => l.getEntries().forEach((e) => {
+				long++;
+				longest = Math.max(longest, e.duration);
+			}));
+			obs.observe({type: 'longtask'});
+			const t0 = performance.now();
+			const f = () => {
+				frames++;
+				if (performance.now() - t0 < 5000)
+					requestAnimationFrame(f);
+				else {
+					obs.disconnect();
+					resolve({fps: frames / 5, long, longest, updates: window.sluice.board.updates});
+				}
+			};
+			requestAnimationFrame(f);
+		}));
+		console.log(`perf: ${perf.fps.toFixed(1)} frames/s, ${perf.long} long tasks (longest ${perf.longest.toFixed(0)} ms), ` +
+			`${perf.updates} updates so far`);
+		assert.ok(perf.fps >= 20, `at least 20 frames/s with ${MARKETS} markets (got ${perf.fps})`);
+		assert.ok(perf.longest < 250, `no main-thread task of 250 ms or more (longest ${perf.longest})`);
+		ok(`smooth with ${MARKETS} markets updating`);
+
+		await page.screenshot({path: path.join(ROOT, 'docs/img/dashboard.png')});
+		ok('screenshot saved to docs/img/dashboard.png');
+
+		/* Publisher restart: the page says so, reconnects and goes on. */
+		await sys.stop('publisher');
+		await waitState(page, ['reconnecting', 'error'], 20);
+		const banner = await page.$eval('#banner', (e) => (e.hidden ? '' : e.textContent));
+		assert.match(banner, /reconnect|unreachable|stream/i);
+		await sys.start('publisher', 'publisher', sys.roles.get('publisher').args, {port: pubPort});
+		await waitState(page, ['live'], 40);
+		await waitChanges(page, await prices(page), 30, 20);
+		ok('publisher restart: reconnecting shown, then live again with prices moving');
+
+		/* The API down: a fresh load shows the error state. */
+		await sys.stop('api');
+		await page.reload();
+		await waitState(page, ['error'], 20);
+		const why = await page.$eval('#banner', (e) => (e.hidden ? '' : e.textContent));
+		assert.match(why, /control API .* unreachable/);
+		assert.match(await page.$eval('#conn-state', (e) => e.textContent), /error/);
+		ok('API down: error state with the reason');
+		await sys.start('api', 'api', sys.roles.get('api').args, {port: sys.roles.get('api').port});
+		await waitState(page, ['live'], 40);
+		ok('API back: the page recovers by itself');
+		assert.deepEqual(b.errors, [], 'no uncaught errors in the page');
+	} finally {
+		await b.close();
+	}
+
+	const m = await launchBrowser({width: 390, height: 844, mobile: true});
+	try {
+		await m.page.goto(`${origin}/?markets=m-0001..m-0030`);
+		await waitState(m.page, ['live'], 30);
+		await waitFor('prices', 20, async () => Object.values(await prices(m.page)).filter((p) => p !== '—').length >= 25);
+		const fit = await m.page.evaluate(() => ({sw: document.documentElement.scrollWidth, w: window.innerWidth,
+			srcShown: getComputedStyle(document.querySelector('#rows td.src')).display !== 'none'}));
+		assert.ok(fit.sw <= fit.w + 1, `no sideways scrolling on a phone (${fit.sw} > ${fit.w})`);
+		assert.equal(fit.srcShown, false, 'secondary columns hidden on a phone');
+		await m.page.screenshot({path: path.join(ROOT, 'docs/img/dashboard-mobile.png')});
+		ok('phone-sized screen: fits the width; screenshot docs/img/dashboard-mobile.png');
+		assert.deepEqual(m.errors, []);
+	} finally {
+		await m.close();
+	}
+}
+
+let failed = null;
+try {
+	await main();
+} catch (e) {
+	failed = e;
+}
+const badExits = await sys.down();
+if (failed) {
+	console.error(`FAIL: ${failed.stack ?? failed.message}`);
+	process.exit(1);
+}
+if (badExits.length) {
+	console.error(`FAIL: unclean shutdown: ${badExits.join('; ')}`);
+	process.exit(1);
+}
+console.log('ok: all roles exited 0 on SIGTERM');
