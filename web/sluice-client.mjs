@@ -226,6 +226,9 @@ export class SluiceClient {
 		this.random = opts.random ?? Math.random;
 		this.headers = opts.headers ?? {};
 		this.requestTimeoutMs = opts.requestTimeoutMs ?? 10000;
+		/* The API caps markets per request (its --max-markets, 100 by
+		 * default): longer lists go in several requests. */
+		this.batch = opts.maxMarketsPerRequest ?? 100;
 		this.subscribeTimeoutMs = opts.subscribeTimeoutMs ?? 10000;
 		this.now = opts.now ?? Date.now;
 		/* An existing channel to attach to (a page reload may keep its id);
@@ -355,7 +358,11 @@ export class SluiceClient {
 			if (!fresh.length)
 				return;
 			if (this.channel)
-				await this.request('POST', `/v1/channels/${this.channel}/subscriptions`, {markets: fresh});
+				for (let i = 0; i < fresh.length; i += this.batch) {
+					const part = fresh.slice(i, i + this.batch);
+					await this.request('POST', `/v1/channels/${this.channel}/subscriptions`, {markets: part});
+					this.book.want(part);
+				}
 			this.book.want(fresh);
 			/* The snapshot of begin carries the new markets' current state;
 			 * markets already held are dropped by the offset check. */
@@ -448,10 +455,13 @@ export class SluiceClient {
 
 	async createChannel() {
 		const markets = [...this.book.wanted];
-		const res = await this.request('POST', '/v1/channels', markets.length ? {markets} : {});
+		const first = markets.slice(0, this.batch);
+		const res = await this.request('POST', '/v1/channels', first.length ? {markets: first} : {});
 		if (!res || typeof res.channel !== 'string')
 			throw new SluiceError(0, 'bad_response', 'POST /v1/channels answered without a channel id');
 		this.channel = res.channel;
+		for (let i = this.batch; i < markets.length; i += this.batch)
+			await this.request('POST', `/v1/channels/${this.channel}/subscriptions`, {markets: markets.slice(i, i + this.batch)});
 	}
 
 	/* Open the channel's stream and resolve once the publisher says

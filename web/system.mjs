@@ -23,7 +23,9 @@ export const NAMES = {
 	connections: ['sluice_publisher_connections', 'sluice_publisher_clients', /^sluice_publisher_.*connections$/,
 		/^sluice_(ws|sse)_connections$/],
 	lag: ['sluice_reducer_consumer_lag', 'sluice_reducer_lag', 'sluice_consumer_lag', /^sluice_.*lag(_records)?$/],
-	assigned: ['sluice_reducer_partition_assigned', 'sluice_reducer_partitions_assigned', 'sluice_reducer_assigned',
+	/* A gauge per partition (label partition, value 1) names the partitions;
+	 * an unlabelled one (sluice_reducer_partitions_owned) only counts them. */
+	assigned: ['sluice_reducer_partitions_owned', 'sluice_reducer_partition_assigned', 'sluice_reducer_partitions_assigned',
 		/^sluice_reducer_.*(assigned|owned)$/],
 };
 
@@ -36,25 +38,33 @@ export function roleKind(name) {
 	return 'other';
 }
 
-/* Partitions a reducer owns: the partition labels of its assignment gauge
- * (value > 0), else of its lag gauge (a reducer reports lag only for what it
- * owns). */
+/* Partitions a reducer owns: {ids, count}. ids come from the partition
+ * labels of its assignment gauge (value > 0), else of its lag gauge (a
+ * reducer reports lag only for what it owns); count from the unlabelled
+ * gauge when that is all there is. */
 function ownedPartitions(scrape) {
 	const an = findName(scrape, NAMES.assigned);
+	let ids = [];
 	if (an) {
 		const m = byLabel(scrape, an, 'partition');
 		if (m.size)
-			return [...m].filter(([, v]) => v > 0).map(([p]) => p);
+			ids = [...m].filter(([, v]) => v > 0).map(([p]) => p);
 	}
-	const ln = findName(scrape, NAMES.lag);
-	return ln ? [...byLabel(scrape, ln, 'partition').keys()] : [];
+	if (!ids.length) {
+		const ln = findName(scrape, NAMES.lag);
+		ids = ln ? [...byLabel(scrape, ln, 'partition').keys()] : [];
+	}
+	ids.sort((a, b) => Number(a) - Number(b));
+	const count = ids.length || (an ? sum(scrape, an) : null);
+	return {ids, count};
 }
 
 /**
  * sources: [{name, prev: {at, scrape} | null, cur: {at, scrape} | null, error}]
  * Returns {recordsIn, messagesOut, connections, totalLag, lag: Map(partition
- * -> {lag, owner}), reducers: [{name, up, partitions}], roles: [{name, kind,
- * up, cpuPct, rssBytes, uptimeS, error}]}. Rates are null until two scrapes.
+ * -> {lag, owner}) (empty when the reducers only report totals),
+ * reducers: [{name, up, partitions, count, lag}], roles: [{name, kind, up,
+ * cpuPct, rssBytes, uptimeS, error}]}. Rates are null until two scrapes.
  */
 export function summarize(sources, nowMs = Date.now()) {
 	const out = {recordsIn: null, messagesOut: null, connections: null, totalLag: null, lag: new Map(), reducers: [], roles: []};
@@ -69,7 +79,7 @@ export function summarize(sources, nowMs = Date.now()) {
 		out.roles.push(role);
 		if (!up)  {
 			if (kind === 'reducer')
-				out.reducers.push({name: src.name, up: false, partitions: []});
+				out.reducers.push({name: src.name, up: false, partitions: [], count: null, lag: null});
 			continue;
 		}
 		const s = src.cur.scrape;
@@ -82,14 +92,14 @@ export function summarize(sources, nowMs = Date.now()) {
 			const inName = findName(s, NAMES.recordsIn);
 			if (inName)
 				addTo('recordsIn', rate(src.prev, src.cur, inName));
-			const partitions = ownedPartitions(s).sort((a, b) => Number(a) - Number(b));
-			out.reducers.push({name: src.name, up: true, partitions});
+			const {ids, count} = ownedPartitions(s);
 			const ln = findName(s, NAMES.lag);
+			const lag = ln ? sum(s, ln) : null;
+			out.reducers.push({name: src.name, up: true, partitions: ids, count, lag});
 			if (ln) {
-				for (const [p, v] of byLabel(s, ln, 'partition')) {
+				for (const [p, v] of byLabel(s, ln, 'partition'))
 					out.lag.set(p, {lag: v, owner: src.name});
-					addTo('totalLag', v);
-				}
+				addTo('totalLag', lag);
 			}
 		}
 		if (kind === 'publisher') {
@@ -196,17 +206,26 @@ export class SystemPanel {
 			name.textContent = r.name;
 			const parts = d.createElement('span');
 			parts.className = 'parts';
-			parts.textContent = r.up ? (r.partitions.length ? `p ${r.partitions.join(' ')}` : 'no partitions') : 'down';
-			row.append(name, parts);
+			const n = r.count ?? r.partitions.length;
+			parts.textContent = !r.up ? 'down' : `${n} partition${n === 1 ? '' : 's'}` +
+				(r.partitions.length ? `: ${r.partitions.join(' ')}` : '');
+			const lag = d.createElement('span');
+			lag.className = 'lag';
+			lag.textContent = r.up && r.lag !== null ? `lag ${fmtInt(r.lag)}` : '';
+			row.append(name, parts, lag);
 			return row;
 		}) : [Object.assign(d.createElement('p'), {className: 'muted', textContent: 'no reducer metrics'})]));
 
+		/* Bars per partition when the reducers label their lag, else per reducer. */
 		const bars = d.getElementById('sys-lagbars');
-		const maxLag = Math.max(1, ...[...sm.lag.values()].map((x) => x.lag));
-		bars.replaceChildren(...[...sm.lag].map(([p, {lag, owner}]) => {
+		const series = sm.lag.size ? [...sm.lag]
+			: sm.reducers.filter((r) => r.up && r.lag !== null).map((r) => [r.name.replace(/^reducer-?/, 'r'), {lag: r.lag, owner: r.name}]);
+		d.getElementById('sys-lag-title').textContent = sm.lag.size ? 'Consumer lag per partition' : 'Consumer lag per reducer';
+		const maxLag = Math.max(1, ...series.map(([, x]) => x.lag));
+		bars.replaceChildren(...series.map(([p, {lag, owner}]) => {
 			const b = d.createElement('div');
 			b.className = 'lagbar' + (lag > 1000 ? ' hot' : '');
-			b.title = `partition ${p}: lag ${lag} (${owner})`;
+			b.title = sm.lag.size ? `partition ${p}: lag ${lag} (${owner})` : `${owner}: lag ${lag}`;
 			const bar = d.createElement('div');
 			bar.className = 'bar';
 			const fill = d.createElement('div');

@@ -406,12 +406,18 @@ test('system summary: rates, lag per partition, owners, roles down', () => {
 	assert.deepEqual([...sm.lag.keys()], ['0', '1', '2'], 'sorted by partition');
 	assert.equal(sm.lag.get('2').owner, 'reducer-2');
 	assert.deepEqual(sm.reducers, [
-		{name: 'reducer-1', up: true, partitions: ['0', '1']},
-		{name: 'reducer-2', up: true, partitions: ['2']},
-		{name: 'reducer-3', up: false, partitions: []},
+		{name: 'reducer-1', up: true, partitions: ['0', '1'], count: 2, lag: 7},
+		{name: 'reducer-2', up: true, partitions: ['2'], count: 1, lag: 0},
+		{name: 'reducer-3', up: false, partitions: [], count: null, lag: null},
 	]);
 	assert.equal(sm.roles.find((r) => r.name === 'reducer-1').cpuPct, 100);
 	assert.equal(sm.roles.find((r) => r.name === 'reducer-3').up, false);
+	/* What sluice's reducers render today: totals without partition labels. */
+	const totals = summarize([{name: 'reducer-1', prev: null, cur: at(0,
+		'sluice_reducer_partitions_owned 6\nsluice_reducer_consumer_lag 42\n')}]);
+	assert.deepEqual(totals.reducers, [{name: 'reducer-1', up: true, partitions: [], count: 6, lag: 42}]);
+	assert.equal(totals.totalLag, 42);
+	assert.equal(totals.lag.size, 0);
 	const empty = summarize([]);
 	assert.equal(empty.recordsIn, null, 'no data: null, shown as a dash');
 });

@@ -90,9 +90,15 @@ export class System {
 		fs.mkdirSync(this.logDir, {recursive: true});
 	}
 
+	/* The settings each role takes (a role refuses flags it does not know). */
+	kafka() {
+		return ['--bootstrap-server', this.brokers, '--data-topic', this.dataTopic, '--command-topic', this.commandTopic];
+	}
+	redis() {
+		return ['--redis-url', this.redisUrl, '--redis-prefix', this.prefix];
+	}
 	common() {
-		return ['--bootstrap-server', this.brokers, '--redis-url', this.redisUrl, '--redis-prefix', this.prefix,
-			'--data-topic', this.dataTopic, '--command-topic', this.commandTopic];
+		return [...this.kafka(), ...this.redis()];
 	}
 
 	async createTopics(partitions = 12) {
@@ -169,7 +175,10 @@ export function skip(reason) {
 /** Produce keyed records to the data topic with kcat: [[key, value], ...]. */
 export function produce(sys, records) {
 	return new Promise((resolve, reject) => {
-		const p = spawn('kcat', ['-P', '-b', sys.brokers, '-t', sys.dataTopic, '-K', '|', '-X', 'linger.ms=0'],
+		const p = spawn('kcat', ['-P', '-b', sys.brokers, '-t', sys.dataTopic, '-K', '|', '-X', 'linger.ms=0',
+			/* Kafka's own partitioner, as the feed uses: the API finds a
+			 * market's partition (and so its state in Redis) by that hash. */
+			'-X', 'partitioner=murmur2_random'],
 			{stdio: ['pipe', 'ignore', 'pipe']});
 		let err = '';
 		p.stderr.on('data', (d) => (err += d));
