@@ -84,7 +84,10 @@ function describeState({state, error, delayMs, transport}) {
 	case 'reconnecting':
 		return ['reconnecting', `Stream lost (${error?.message ?? 'unknown'}) — reconnecting in ${(delayMs / 1000).toFixed(1)} s`];
 	case 'subscribed':
-		return [`subscribed (${transport})`, null];
+		return [`subscribed (${transport})`, error ? `${error.message} — retrying now` : null];
+	case 'connecting':
+		/* While retrying, the last failure stays on screen. */
+		return ['connecting', error ? `${error.message} — retrying now` : null];
 	default:
 		return [state, null];
 	}
@@ -143,7 +146,7 @@ async function main() {
 		$('conn-state').textContent = label;
 		$('conn-transport').textContent = s.transport && s.state === 'live' ? s.transport : '';
 		$('foot-channel').textContent = client.channel ? `channel ${client.channel}` : '';
-		showBanner(banner, s.state === 'error' ? 'error' : 'warn');
+		showBanner(banner, s.state === 'error' || (s.error?.code === 'api_unreachable') ? 'error' : 'warn');
 	});
 	client.on('snapshot', ({records}) => {
 		for (const r of records)

@@ -156,8 +156,8 @@ async function main() {
 		/* Publisher restart: the page says so, reconnects and goes on. */
 		await sys.stop('publisher');
 		await waitState(page, ['reconnecting', 'error'], 20);
-		const banner = await page.$eval('#banner', (e) => (e.hidden ? '' : e.textContent));
-		assert.match(banner, /reconnect|unreachable|stream/i);
+		await waitFor('the banner to say why', 10, async () =>
+			/reconnect|unreachable|stream/i.test(await page.$eval('#banner', (e) => (e.hidden ? '' : e.textContent))));
 		await sys.start('publisher', 'publisher', sys.roles.get('publisher').args, {port: pubPort});
 		await waitState(page, ['live'], 40);
 		await waitChanges(page, await prices(page), 8, 20);
@@ -167,9 +167,10 @@ async function main() {
 		await sys.stop('api');
 		await page.reload();
 		await waitState(page, ['error'], 20);
-		const why = await page.$eval('#banner', (e) => (e.hidden ? '' : e.textContent));
-		assert.match(why, /control API .* unreachable/);
-		assert.match(await page.$eval('#conn-state', (e) => e.textContent), /error/);
+		await waitFor('the banner to name the API', 10, async () =>
+			/control API .* unreachable/.test(await page.$eval('#banner', (e) => (e.hidden ? '' : e.textContent))));
+		await waitFor('the error state in the header', 10, async () =>
+			/error|connecting/.test(await page.$eval('#conn-state', (e) => e.textContent)));
 		ok('API down: error state with the reason');
 		await sys.start('api', 'api', sys.roles.get('api').args, {port: sys.roles.get('api').port});
 		await waitState(page, ['live'], 40);
