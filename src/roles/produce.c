@@ -194,7 +194,8 @@ static int pump(const sl_cfg_t *cfg, rd_kafka_t *rk, rd_kafka_topic_t *rkt, prod
 		sl_err_t *err)
 {
 	sl_kline_reader_t r;
-	sl_kline_reader_init(&r, 0, 1 << 20, (size_t)sl_cfg_int(cfg, "max-line-bytes"));
+	size_t max_line = (size_t)sl_cfg_int(cfg, "max-line-bytes");
+	sl_kline_reader_init(&r, 0, max_line < (1u << 20) ? max_line : 1u << 20, max_line);
 	const char *line;
 	size_t len;
 	int rc, got = 0;

@@ -77,3 +77,12 @@ rc=0; wait $pid || rc=$?
 exec 7>&-; rm -f "$fifo"
 expect_eq "SIGTERM on a waiting producer: exit 0" 0 "$rc"
 expect_eq "and its records are there, once" "$(printf 'one\ntwo\nthree')" "$(S consume --bootstrap-server "$b" --topic "$ts" --from-beginning --timeout-ms 1500)"
+# On a terminal (stderr a tty, here a pty from script(1)) produce draws a
+# rate line and consume prints its total; piped, neither says anything
+# (the exact-stderr checks of 0103 hold that side).
+tp=$(unique tty)
+out=$(timeout 60 script -qec "seq 1000 | '$SLUICE_BIN' produce --bootstrap-server '$b' --topic '$tp'" /dev/null | tr '\r' '\n')
+printf '%s\n' "$out" | grep -Eq '^sluice produce: 1000 sent, 1000 acknowledged, [0-9]+ records/s +$' || fail "no final rate line on a tty: $out"
+pass "rate line on a terminal"
+out=$(timeout 60 script -qec "'$SLUICE_BIN' consume --bootstrap-server '$b' --topic '$tp' --from-beginning --max-messages 1000 >/dev/null" /dev/null | tr -d '\r')
+expect_eq "total on a terminal" "Processed a total of 1000 messages" "$out"

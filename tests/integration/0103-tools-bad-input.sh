@@ -51,6 +51,10 @@ check "partition that does not exist" 1 "sluice consume: topic '$t' has no parti
 check "empty stdin" 1 "sluice produce: stdin is empty: no records to produce" "$S" produce --bootstrap-server "$b" --topic "$t" </dev/null
 check "no key separator" 1 "sluice produce: no key separator found on line 2 (use --property ignore.error=true to send such lines with a null key)" \
 	"$S" produce --bootstrap-server "$b" --topic "$t" --property parse.key=true --property key.separator=: < <(printf 'a:1\nbad\nc:3\n')
+check "line longer than --max-line-bytes" 1 "sluice produce: line 2 is longer than 1024 bytes" \
+	"$S" produce --bootstrap-server "$b" --topic "$(unique long)" --max-line-bytes 1024 < <(echo ok; head -c 3000 /dev/zero | tr '\0' y; echo)
+check "invalid topic name: each record reported" 1 "$(printf 'sluice produce: line 1 not delivered: Broker: Invalid topic\nsluice produce: line 2 not delivered: Broker: Invalid topic\nsluice produce: 2 of 2 records not delivered')" \
+	"$S" produce --bootstrap-server "$b" --topic 'bad topic!' < <(seq 2)
 check "unknown group" 1 "sluice groups: group '$missing' does not exist" "$S" groups --bootstrap-server "$b" --describe --group "$missing"
 check "groups without action" 2 "sluice groups: give exactly one of --list or --describe" "$S" groups --bootstrap-server "$b"
 check "describe without group" 2 "sluice groups: --describe needs --group" "$S" groups --bootstrap-server "$b" --describe
