@@ -91,7 +91,7 @@ try:
         ("POST", "/v1/channels", J, b'{"markets":["a b"]}', 400, "invalid_market"),
         ("POST", "/v1/channels", J, b'{"markets":["' + b"m" * 65 + b'"]}', 400, "invalid_market"),
         ("POST", "/v1/channels", J, many, 413, "too_many_markets"),
-        ("POST", "/v1/channels", J, big, 413, None),
+        ("POST", "/v1/channels", J, big, 413, "body_too_large"),
         ("POST", "/v1/channels", {"Content-Type": "text/plain"}, b'{"markets":[]}', 415, "unsupported_media_type"),
         ("POST", "/v1/channels", {}, b'{"markets":[]}', 415, "unsupported_media_type"),
         ("PUT", "/v1/channels", J, b'{}', 405, "method_not_allowed"),
