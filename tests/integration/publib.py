@@ -233,10 +233,20 @@ class WS:
             raise AssertionError("server sent a fragment")
         return b0 & 0x0F, payload
 
-    def message(self):
-        """Next text message as JSON, answering pings on the way."""
+    def message(self, timeout=None):
+        """Next text message as JSON, answering pings on the way; raises
+        TimeoutError when none comes within timeout seconds (pings do not count)."""
+        deadline = time.time() + timeout if timeout else None
         while True:
-            op, p = self.frame()
+            if deadline:
+                left = deadline - time.time()
+                if left <= 0:
+                    raise TimeoutError("no message within %.0fs" % timeout)
+                self.sock.settimeout(left)
+            try:
+                op, p = self.frame()
+            except socket.timeout:
+                raise TimeoutError("no message within %.0fs" % timeout)
             if op == 0x9:
                 self.send(0xA, p)
                 continue
