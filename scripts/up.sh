@@ -53,10 +53,20 @@ start_role() { # name port role args...
 	started+=("$name:$port")
 }
 
+# The dashboard (served by the publisher) calls the API and reads every
+# role's /metrics from its own origin: allow it everywhere (CORS), and tell
+# the publisher where the API and the metrics are, for its /config.json.
+export SLUICE_CORS_ORIGIN=${SLUICE_CORS_ORIGIN:-http://127.0.0.1:$pub_port,http://localhost:$pub_port}
+dash_args=(--api-url "http://127.0.0.1:$api_port")
+for m in "reducer-1=$red1_port" "reducer-2=$red2_port" "api=$api_port" "publisher=$pub_port" \
+	"rest-proxy=$rp_port" "feed=$feed_port"; do
+	dash_args+=(--metrics-urls "${m%%=*}=http://127.0.0.1:${m##*=}/metrics")
+done
+
 start_role api "$api_port" api
 start_role reducer-1 "$red1_port" reducer
 start_role reducer-2 "$red2_port" reducer
-start_role publisher "$pub_port" publisher
+start_role publisher "$pub_port" publisher "${dash_args[@]}"
 start_role rest-proxy "$rp_port" rest-proxy
 start_role feed "$feed_port" feed --markets 50 --rate 20
 
