@@ -424,6 +424,7 @@ export class SluiceClient {
 				this.attempt = 0;
 				this.lastError = null;
 				this.everLive = true;
+				stream.live = true;
 				this.setState('live');
 				const end = await stream.done;
 				if (end.closedByServer) {
@@ -564,6 +565,10 @@ export class SluiceClient {
 		const now = this.now();
 		switch (msg.type) {
 		case 'subscribed':
+			/* `resumed`: the publisher lost Redis and subscribed again, so
+			 * messages may be missing: a new begin brings a fresh snapshot. */
+			if (msg.resumed && s.live)
+				this.serial(() => this.request('POST', `/v1/channels/${this.channel}/begin`)).catch((e) => this.emit('error', e));
 			s.onSubscribed();
 			break;
 		case 'snapshot': {

@@ -302,6 +302,13 @@ test('client flow: create, subscribed, begin, snapshot, updates, add/remove, rec
 	await assert.rejects(c.addMarkets(['bad id']), (e) => e.code === 'bad_market');
 	assert.deepEqual(c.wanted.sort(), ['m-0001', 'm-0003'], 'a bad add changes nothing');
 
+	/* A resumed subscription (the publisher lost Redis): begin again. */
+	sys.book.set('m-0001', rec('m-0001', 12)); /* missed while Redis was away */
+	const begins = sys.calls.filter((c) => c.endsWith('/begin')).length;
+	sys.publish('ch-1', {type: 'subscribed', channel: 'ch-1', resumed: true});
+	await waitFor('begin after resumed', () => c.markets.get('m-0001').offset === 12);
+	assert.equal(sys.calls.filter((x) => x.endsWith('/begin')).length, begins + 1);
+
 	/* Publisher loss: the stream ends, updates happen meanwhile, the client
 	 * comes back on the same channel and ends with the full state. */
 	sys.dropStreams();
@@ -420,4 +427,20 @@ test('system summary: rates, lag per partition, owners, roles down', () => {
 	assert.equal(totals.lag.size, 0);
 	const empty = summarize([]);
 	assert.equal(empty.recordsIn, null, 'no data: null, shown as a dash');
+});
+
+test('client splits long market lists at maxMarketsPerRequest', async () => {
+	const sys = fakeSystem();
+	const ids = Array.from({length: 7}, (_, i) => `m-${String(i + 1).padStart(4, '0')}`);
+	const c = new SluiceClient({apiUrl: 'http://api.test', publisherUrl: 'http://pub.test', markets: ids,
+		fetch: sys.fetch, maxMarketsPerRequest: 3});
+	c.start();
+	await c.whenLive(3000);
+	assert.deepEqual(sys.calls.slice(0, 3), ['POST /v1/channels', 'POST /v1/channels/ch-1/subscriptions',
+		'POST /v1/channels/ch-1/subscriptions']);
+	assert.deepEqual([...sys.channels.get('ch-1')], ids);
+	await c.addMarkets(['m-0100', 'm-0101', 'm-0102', 'm-0103']);
+	assert.equal(sys.calls.filter((x) => x.endsWith('/subscriptions')).length, 4);
+	assert.equal(sys.channels.get('ch-1').size, 11);
+	await c.close();
 });

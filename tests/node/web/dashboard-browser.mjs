@@ -182,8 +182,10 @@ async function main() {
 
 	const m = await launchBrowser({width: 390, height: 844, mobile: true});
 	try {
-		await m.page.goto(`${origin}/?markets=m-0001..m-0030`);
+		/* The phone also takes the SSE path of the client in a browser. */
+		await m.page.goto(`${origin}/?markets=m-0001..m-0030&transport=sse`);
 		await waitState(m.page, ['live'], 30);
+		assert.equal(await m.page.$eval('#conn-transport', (e) => e.textContent), 'sse');
 		await waitFor('30 markets held, prices in view', 20, async () =>
 			(await m.page.evaluate(() => window.sluice.client.markets.size)) === 30 &&
 			Object.values(await prices(m.page)).every((p) => /^-?\d+\.\d{4}$/.test(p)));
@@ -195,7 +197,7 @@ async function main() {
 		assert.ok(fit.sw <= fit.w + 1, `no sideways scrolling on a phone (${fit.sw} > ${fit.w})`);
 		assert.equal(fit.srcShown, false, 'secondary columns hidden on a phone');
 		await m.page.screenshot({path: path.join(ROOT, 'docs/img/dashboard-mobile.png')});
-		ok('phone-sized screen: fits the width; screenshot docs/img/dashboard-mobile.png');
+		ok('phone-sized screen over SSE: fits the width; screenshot docs/img/dashboard-mobile.png');
 		assert.deepEqual(m.errors, []);
 	} finally {
 		await m.close();
