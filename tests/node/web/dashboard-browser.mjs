@@ -59,6 +59,7 @@ async function main() {
 	await sys.start('api', 'api', [...sys.common(), ...cors]);
 	await sys.start('reducer-1', 'reducer', [...sys.common(), ...cors, '--group', sys.group]);
 	await sys.start('reducer-2', 'reducer', [...sys.common(), ...cors, '--group', sys.group]);
+	await sys.reducersSettled(['reducer-1', 'reducer-2']);
 	await sys.start('feed', 'feed', [...sys.kafka(), ...cors, '--markets', String(MARKETS), '--rate', '600']);
 	const metrics = ['reducer-1', 'reducer-2', 'feed', 'api'].flatMap((n) => ['--metrics-urls', `${n}=${sys.url(n, '/metrics')}`]);
 	metrics.push('--metrics-urls', `publisher=${origin}/metrics`);

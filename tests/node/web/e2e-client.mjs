@@ -42,6 +42,7 @@ async function main() {
 	await sys.start('api', 'api', [...sys.common()]);
 	await sys.start('reducer-1', 'reducer', [...sys.common(), '--group', sys.group]);
 	await sys.start('reducer-2', 'reducer', [...sys.common(), '--group', sys.group]);
+	await sys.reducersSettled(['reducer-1', 'reducer-2']);
 	await sys.start('publisher', 'publisher', [...sys.redis()]);
 	ok('roles ready');
 	const api = sys.url('api');

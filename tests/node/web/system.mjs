@@ -88,6 +88,18 @@ export class System {
 		this.badExits = [];
 		this.logDir = path.join(process.env.SLUICE_STATE ?? path.join(ROOT, '.state'), 'test-logs');
 		fs.mkdirSync(this.logDir, {recursive: true});
+		/* A test killed by its timeout must not leave roles behind. */
+		const killAll = () => {
+			for (const r of this.roles.values())
+				if (r.proc && r.proc.exitCode === null && r.proc.signalCode === null)
+					r.proc.kill('SIGKILL');
+		};
+		process.on('exit', killAll);
+		for (const sig of ['SIGTERM', 'SIGINT'])
+			process.on(sig, () => {
+				console.error(`FAIL: ${sig} before the test finished`);
+				process.exit(1);
+			});
 	}
 
 	/* The settings each role takes (a role refuses flags it does not know). */
@@ -150,6 +162,23 @@ export class System {
 			this.badExits.push(`${name} exited with ${res.code ?? res.signal} after SIGTERM (log ${this.name}-${name}.log)`);
 		}
 		r.proc = null;
+	}
+
+	/** Wait until the named reducers own `partitions` between them and each
+	 * owns at least one: their consumer group has settled. Stopping a member
+	 * in the middle of its first join is a different test. */
+	async reducersSettled(names, partitions = 12) {
+		await waitFor(`reducers ${names.join(', ')} to share ${partitions} partitions`, 60, async () => {
+			let total = 0;
+			for (const n of names) {
+				const text = await (await fetch(this.url(n, '/metrics'))).text();
+				const m = /^sluice_reducer_partitions_owned (\d+)/m.exec(text);
+				if (!m || Number(m[1]) < 1)
+					return false;
+				total += Number(m[1]);
+			}
+			return total === partitions;
+		});
 	}
 
 	async restart(name) {
