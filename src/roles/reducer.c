@@ -495,9 +495,29 @@ static void maybe_start(sl_reducer_t *r)
 	uv_queue_work(r->loop, &r->startup_work, startup_work_cb, startup_done_cb);
 }
 
+/* Commit every partition's acknowledged offset that moved (async). */
+static void commit_acked(sl_reducer_t *r)
+{
+	if (!r->commit_dirty || r->kafka_closing)
+		return;
+	r->commit_dirty = false;
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(r->nparts > 0 ? r->nparts : 1);
+	for (int32_t i = 0; i < r->nparts; i++) {
+		sl_part_t *p = r->parts[i];
+		if (p && p->commit_dirty && p->st != SL_PART_LOADING) {
+			rd_kafka_topic_partition_list_add(l, r->data_topic, i)->offset = p->acked_next;
+			p->commit_dirty = false;
+		}
+	}
+	if (l->cnt)
+		rd_kafka_commit(r->rk, l, 1);
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
 /* The 100 ms tick: whatever waits for a condition is retried here. */
 void sl_reducer__tick(sl_reducer_t *r)
 {
+	commit_acked(r);
 	maybe_start(r);
 	if (r->retry_head || r->redis_paused)
 		redis_recover(r);

@@ -7,8 +7,10 @@
  * partition that writes the newest record of each market of the batch
  * (sl_rstate_lua_set_newer, which again refuses an older offset), then one
  * PUBLISH per record and subscribed channel, in offset order. When the last
- * reply arrives the batch's offsets are committed (async, explicit list):
- * offsets are committed only after Redis accepted the writes.
+ * reply arrives the batch's offsets count as acknowledged; the tick commits
+ * the acknowledged offsets (async, explicit list) at most every 100 ms, so
+ * a fast stream of small batches does not become a stream of OffsetCommit
+ * requests: offsets are committed only after Redis accepted the writes.
  * A batch whose replies fail (connection lost, error reply) keeps its
  * records and waits on the retry list; the partitions are paused until
  * Redis is back and the retries are resent in order, ahead of new batches.
@@ -315,24 +317,16 @@ static void finish(sl_batch_t *b)
 		return;
 	}
 	int64_t now = sl_clock_wall_ms();
-	rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(8);
 	for (size_t i = 0; i < b->n; i++) {
 		sl_rec_t *rec = &b->recs[i];
 		sl_metric_observe(r->m.latency, (double)(now - rec->ts));
 		sl_part_t *p = sl_reducer__part(r, rec->partition);
-		if (!p)
-			continue;
-		rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(offs, r->data_topic, rec->partition);
-		if (!tp)
-			tp = rd_kafka_topic_partition_list_add(offs, r->data_topic, rec->partition);
-		if (rec->offset + 1 > tp->offset)
-			tp->offset = rec->offset + 1;
-		if (rec->offset + 1 > p->acked_next)
+		if (p && rec->offset + 1 > p->acked_next) {
 			p->acked_next = rec->offset + 1;
+			p->commit_dirty = true;
+			r->commit_dirty = true;
+		}
 	}
-	if (offs->cnt && !r->kafka_closing)
-		rd_kafka_commit(r->rk, offs, 1);
-	rd_kafka_topic_partition_list_destroy(offs);
 	count_parts(r, b, -1);
 	sl_metric_add(r->m.batches, 1);
 	sl_metric_observe(r->m.batch_records, (double)b->n);

@@ -58,6 +58,7 @@ typedef struct sl_part {
 	sl_rmap_t *markets;    /* market -> sl_mkt_t */
 	sl_rmap_t *channels;   /* channel -> set of markets */
 	int64_t acked_next;    /* offset after the last record Redis accepted; -1 none */
+	bool commit_dirty;     /* acked_next not committed yet */
 	int inflight;          /* batches holding records of this partition */
 	rd_kafka_message_t **held; /* records that arrived while loading */
 	size_t nheld, capheld;
@@ -118,6 +119,7 @@ typedef struct sl_reducer {
 	sl_part_t **parts;       /* indexed by partition id */
 	int32_t nparts;
 	int loading;             /* partitions in SL_PART_LOADING */
+	bool commit_dirty;       /* some partition has an uncommitted acked_next */
 
 	sl_batch_t *inflight_head, *inflight_tail; /* sent, waiting for replies */
 	int ninflight;
