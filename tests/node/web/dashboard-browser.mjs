@@ -72,6 +72,18 @@ async function main() {
 	assert.equal(cfg.metrics['reducer-1'], sys.url('reducer-1', '/metrics'));
 	ok('/config.json names the API and the metrics URLs');
 
+	/* CORS: the page's origin is allowed by the API (preflight included),
+	 * another origin is not. */
+	const pre = await fetch(`${sys.url('api')}/v1/channels`, {method: 'OPTIONS', headers: {origin,
+		'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type'}});
+	assert.ok(pre.status < 300, `preflight answered ${pre.status}`);
+	assert.equal(pre.headers.get('access-control-allow-origin'), origin);
+	const evil = await fetch(`${sys.url('api')}/v1/markets?ids=m-0001`, {headers: {origin: 'http://evil.example'}});
+	assert.equal(evil.headers.get('access-control-allow-origin'), null);
+	const mine = await fetch(`${sys.url('reducer-1')}/metrics`, {headers: {origin}});
+	assert.equal(mine.headers.get('access-control-allow-origin'), origin);
+	ok('CORS: the API and the roles allow the dashboard origin, and only it');
+
 	const b = await launchBrowser({width: 1440, height: 900});
 	try {
 		const page = b.page;
