@@ -11,7 +11,7 @@
  * so that the panel keeps working while a role renames a series.
  * Non-goals: alerting, history beyond two scrapes, charts of the rates.
  */
-import {byLabel, findName, parsePrometheus, rate, sum} from './prom.mjs';
+import {byLabel, findName, histogramQuantile, parsePrometheus, rate, sum} from './prom.mjs';
 
 /* Ordered candidates per quantity (exact names first, then patterns). */
 export const NAMES = {
@@ -25,6 +25,7 @@ export const NAMES = {
 	lag: ['sluice_reducer_consumer_lag', 'sluice_reducer_lag', 'sluice_consumer_lag', /^sluice_.*lag(_records)?$/],
 	/* A gauge per partition (label partition, value 1) names the partitions;
 	 * an unlabelled one (sluice_reducer_partitions_owned) only counts them. */
+	e2e: ['sluice_publisher_e2e_latency_ms'],
 	assigned: ['sluice_reducer_partitions_owned', 'sluice_reducer_partition_assigned', 'sluice_reducer_partitions_assigned',
 		/^sluice_reducer_.*(assigned|owned)$/],
 };
@@ -61,13 +62,15 @@ function ownedPartitions(scrape) {
 
 /**
  * sources: [{name, prev: {at, scrape} | null, cur: {at, scrape} | null, error}]
- * Returns {recordsIn, messagesOut, connections, totalLag, lag: Map(partition
+ * Returns {recordsIn, messagesOut, connections, totalLag, e2e: {p50, p99} of
+ * the publisher's histogram (ms, last interval) or null, lag: Map(partition
  * -> {lag, owner}) (empty when the reducers only report totals),
  * reducers: [{name, up, partitions, count, lag}], roles: [{name, kind, up,
  * cpuPct, rssBytes, uptimeS, error}]}. Rates are null until two scrapes.
  */
 export function summarize(sources, nowMs = Date.now()) {
-	const out = {recordsIn: null, messagesOut: null, connections: null, totalLag: null, lag: new Map(), reducers: [], roles: []};
+	const out = {recordsIn: null, messagesOut: null, connections: null, totalLag: null, e2e: null, lag: new Map(),
+		reducers: [], roles: []};
 	const addTo = (key, v) => {
 		if (v !== null && v !== undefined && Number.isFinite(v))
 			out[key] = (out[key] ?? 0) + v;
@@ -109,6 +112,16 @@ export function summarize(sources, nowMs = Date.now()) {
 			const cn = findName(s, NAMES.connections);
 			if (cn)
 				addTo('connections', sum(s, cn));
+			/* The publisher's own end-to-end histogram (Kafka timestamp to
+			 * socket write), over the last scrape interval when there is one. */
+			const hn = findName(s, NAMES.e2e.map((n) => `${n}_bucket`));
+			if (hn && !out.e2e) {
+				const base = hn.slice(0, -'_bucket'.length);
+				const p50 = histogramQuantile(s, base, 0.5, src.prev?.scrape ?? null);
+				const p99 = histogramQuantile(s, base, 0.99, src.prev?.scrape ?? null);
+				if (p50 !== null)
+					out.e2e = {p50, p99};
+			}
 		}
 	}
 	out.lag = new Map([...out.lag].sort((a, b) => Number(a[0]) - Number(b[0])));
@@ -123,6 +136,10 @@ function fmtRate(v) {
 	if (v >= 10000)
 		return `${(v / 1000).toFixed(1)}k`;
 	return v >= 100 ? v.toFixed(0) : v.toFixed(1);
+}
+
+function fmtMs(v) {
+	return v < 10 ? v.toFixed(1) : v.toFixed(0);
 }
 
 function fmtInt(v) {
@@ -196,6 +213,7 @@ export class SystemPanel {
 		d.getElementById('sys-out').textContent = fmtRate(sm.messagesOut);
 		d.getElementById('sys-conn').textContent = fmtInt(sm.connections);
 		d.getElementById('sys-lag').textContent = fmtInt(sm.totalLag);
+		d.getElementById('sys-e2e').textContent = sm.e2e ? `${fmtMs(sm.e2e.p50)} / ${fmtMs(sm.e2e.p99)}` : '–';
 
 		const reds = d.getElementById('sys-reducers');
 		reds.replaceChildren(...(sm.reducers.length ? sm.reducers.map((r) => {

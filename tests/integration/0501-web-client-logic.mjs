@@ -405,7 +405,11 @@ test('system summary: rates, lag per partition, owners, roles down', () => {
 		{name: 'publisher', prev: at(0, 'sluice_publisher_messages_out_total 1000\nsluice_publisher_connections 3\n'),
 			cur: at(1000, 'sluice_publisher_messages_out_total 1500\nsluice_publisher_connections 4\n')},
 	];
+	sources[3].cur.scrape = parsePrometheus('sluice_publisher_messages_out_total 1500\nsluice_publisher_connections 4\n' +
+		'sluice_publisher_e2e_latency_ms_bucket{le="1"} 10\nsluice_publisher_e2e_latency_ms_bucket{le="2"} 20\n' +
+		'sluice_publisher_e2e_latency_ms_bucket{le="+Inf"} 20\n');
 	const sm = summarize(sources, 0);
+	assert.deepEqual(sm.e2e, {p50: 1, p99: 1.98}, 'publisher e2e quantiles from its histogram');
 	assert.equal(sm.recordsIn, 100, 'only reducer-1 has two scrapes: (300-100)/2s');
 	assert.equal(sm.messagesOut, 500);
 	assert.equal(sm.connections, 4);

@@ -115,7 +115,8 @@ async function main() {
 
 		await waitFor('system panel rates', 20, async () =>
 			(await numberIn(page, '#sys-in')) > 0 && (await numberIn(page, '#sys-out')) > 0 &&
-			(await numberIn(page, '#sys-conn')) >= 1);
+			(await numberIn(page, '#sys-conn')) >= 1 &&
+			/^[\d.]+ \/ [\d.]+$/.test(await page.$eval('#sys-e2e', (e) => e.textContent)));
 		/* The two reducers share the 12 partitions of the data topic. */
 		let rows = [];
 		await waitFor('reducers and their partitions', 20, async () => {
@@ -129,7 +130,7 @@ async function main() {
 		});
 		const lagBars = await page.$$eval('#sys-lagbars .lagbar', (x) => x.length);
 		assert.ok(lagBars === 2 || lagBars === 12, `lag bars per reducer or per partition (${lagBars})`);
-		ok('system panel: records/s, messages/s, connections, reducers and lag from /metrics');
+		ok('system panel: records/s, messages/s, connections, publisher e2e, reducers and lag from /metrics');
 
 		/* Smoothness with 200 markets: frames and long tasks over 5 s. */
 		const perf = await page.evaluate(() => new Promise((resolve) => {
