@@ -460,9 +460,16 @@ export class SluiceClient {
 		const res = await this.request('POST', '/v1/channels', first.length ? {markets: first} : {});
 		if (!res || typeof res.channel !== 'string')
 			throw new SluiceError(0, 'bad_response', 'POST /v1/channels answered without a channel id');
+		try {
+			for (let i = this.batch; i < markets.length; i += this.batch)
+				await this.request('POST', `/v1/channels/${res.channel}/subscriptions`, {markets: markets.slice(i, i + this.batch)});
+		} catch (e) {
+			/* A channel with only some of the markets would stay short of
+			 * them: drop it (best effort) and start over at the next attempt. */
+			await this.request('DELETE', `/v1/channels/${res.channel}`).catch(() => {});
+			throw e;
+		}
 		this.channel = res.channel;
-		for (let i = this.batch; i < markets.length; i += this.batch)
-			await this.request('POST', `/v1/channels/${this.channel}/subscriptions`, {markets: markets.slice(i, i + this.batch)});
 	}
 
 	/* Open the channel's stream and resolve once the publisher says

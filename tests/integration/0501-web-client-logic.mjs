@@ -245,6 +245,10 @@ function fakeSystem() {
 			}
 			if (method === 'GET' && !m[2])
 				return json(200, {channel: m[1], markets: [...ch]});
+			if (method === 'DELETE' && !m[2]) {
+				sys.channels.delete(m[1]);
+				return new Response(null, {status: 204});
+			}
 		}
 		return json(404, {error: 'not_found', message: 'no route'});
 	};
@@ -446,5 +450,26 @@ test('client splits long market lists at maxMarketsPerRequest', async () => {
 	await c.addMarkets(['m-0100', 'm-0101', 'm-0102', 'm-0103']);
 	assert.equal(sys.calls.filter((x) => x.endsWith('/subscriptions')).length, 4);
 	assert.equal(sys.channels.get('ch-1').size, 11);
+	await c.close();
+});
+
+test('client: a channel created with only part of its markets is dropped and made again', async () => {
+	const sys = fakeSystem();
+	const ids = Array.from({length: 5}, (_, i) => `m-${String(i + 1).padStart(4, '0')}`);
+	let failOnce = true;
+	const flaky = async (url, init = {}) => {
+		if (failOnce && (init.method ?? 'GET') === 'POST' && url.endsWith('/subscriptions')) {
+			failOnce = false;
+			return new Response('{"error":"kafka_unavailable","message":"Kafka is down"}', {status: 503});
+		}
+		return sys.fetch(url, init);
+	};
+	const c = new SluiceClient({apiUrl: 'http://api.test', publisherUrl: 'http://pub.test', markets: ids,
+		fetch: flaky, maxMarketsPerRequest: 2, backoff: {initialMs: 5, maxMs: 10}});
+	c.start();
+	await c.whenLive(3000);
+	assert.equal(sys.channels.has('ch-1'), false, 'the partial channel was deleted');
+	assert.deepEqual([...sys.channels.get('ch-2')], ids, 'the new channel has every market');
+	assert.equal(c.channel, 'ch-2');
 	await c.close();
 });
