@@ -473,3 +473,26 @@ test('client: a channel created with only part of its markets is dropped and mad
 	assert.equal(c.channel, 'ch-2');
 	await c.close();
 });
+
+test('client attaches to an existing channel and takes its markets; a gone one is made anew', async () => {
+	const sys = fakeSystem();
+	sys.book.set('m-0007', rec('m-0007', 70));
+	sys.channels.set('ch-old', new Set(['m-0007']));
+	sys.nextChannel = 9;
+	const c = new SluiceClient({apiUrl: 'http://api.test', publisherUrl: 'http://pub.test', channel: 'ch-old',
+		fetch: sys.fetch, backoff: {initialMs: 5, maxMs: 10}});
+	c.start();
+	await c.whenLive(3000);
+	assert.equal(sys.calls[0], 'GET /v1/channels/ch-old');
+	assert.deepEqual(c.wanted, ['m-0007']);
+	await waitFor('snapshot of the adopted market', () => c.markets.get('m-0007')?.offset === 70);
+	await c.close();
+
+	const gone = new SluiceClient({apiUrl: 'http://api.test', publisherUrl: 'http://pub.test', channel: 'ch-none',
+		markets: ['m-0007'], fetch: sys.fetch, backoff: {initialMs: 5, maxMs: 10}});
+	gone.start();
+	await gone.whenLive(3000);
+	assert.equal(gone.channel, 'ch-9', 'a channel that no longer exists is created anew');
+	assert.deepEqual([...sys.channels.get('ch-9')], ['m-0007']);
+	await gone.close();
+});
