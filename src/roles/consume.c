@@ -209,6 +209,26 @@ static rd_kafka_conf_t *make_conf(const sl_cfg_t *cfg, const cons_t *c, sl_err_t
 	return conf;
 }
 
+/* Errors that retrying cannot cure end the run (exit 1); the others are
+ * logged (one line each) while librdkafka retries. */
+static bool is_fatal(rd_kafka_resp_err_t e)
+{
+	switch (e) {
+	case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+	case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+	case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+	case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+	case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+	case RD_KAFKA_RESP_ERR_INVALID_SESSION_TIMEOUT:
+	case RD_KAFKA_RESP_ERR_INVALID_GROUP_ID:
+	case RD_KAFKA_RESP_ERR_INCONSISTENT_GROUP_PROTOCOL:
+	case RD_KAFKA_RESP_ERR__FATAL:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Format one batch; 1 when --max-messages is reached. */
 static int handle_batch(cons_t *c, rd_kafka_message_t **msgs, ssize_t n, sl_err_t *err)
 {
@@ -221,10 +241,7 @@ static int handle_batch(cons_t *c, rd_kafka_message_t **msgs, ssize_t n, sl_err_
 		}
 		if (m->err) {
 			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-				bool fatal = m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
-					     m->err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
-					     m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
-					     m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || m->err == RD_KAFKA_RESP_ERR__FATAL;
+				bool fatal = is_fatal(m->err);
 				if (fatal)
 					rc = sl_err_set(err, sl_kafka_err_code(m->err), false, "%s [%d]: %s", c->topic,
 							(int)m->partition, rd_kafka_message_errstr(m));
@@ -294,6 +311,7 @@ static int loop(cons_t *c, rd_kafka_queue_t *q, sl_err_t *err)
 		}
 	}
 	free(msgs);
+	sl_log_debug("consume_end", "records=%" PRIu64 " stop=%d rc=%d", c->count, (int)stop_requested, rc);
 	if (!rc && c->out.len)
 		rc = write_out(c, err);
 	return rc;

@@ -55,6 +55,10 @@ check "line longer than --max-line-bytes" 1 "sluice produce: line 2 is longer th
 	"$S" produce --bootstrap-server "$b" --topic "$(unique long)" --max-line-bytes 1024 < <(echo ok; head -c 3000 /dev/zero | tr '\0' y; echo)
 check "invalid topic name: each record reported" 1 "$(printf 'sluice produce: line 1 not delivered: Broker: Invalid topic\nsluice produce: line 2 not delivered: Broker: Invalid topic\nsluice produce: 2 of 2 records not delivered')" \
 	"$S" produce --bootstrap-server "$b" --topic 'bad topic!' < <(seq 2)
+rc=0; err=$(timeout 30 "$S" consume --bootstrap-server "$b" --topic "$t" --group "$(unique g)" --consumer-property session.timeout.ms=1000 2>&1 >/dev/null) || rc=$?
+expect_eq "a group the broker refuses: exit 1" 1 "$rc"
+printf '%s\n' "$err" | tail -1 | grep -q "^sluice consume: .*JoinGroup failed: Broker: Invalid session timeout$" || fail "no clear last line: $err"
+pass "a group the broker refuses: one clear line"
 check "unknown group" 1 "sluice groups: group '$missing' does not exist" "$S" groups --bootstrap-server "$b" --describe --group "$missing"
 check "groups without action" 2 "sluice groups: give exactly one of --list or --describe" "$S" groups --bootstrap-server "$b"
 check "describe without group" 2 "sluice groups: --describe needs --group" "$S" groups --bootstrap-server "$b" --describe
