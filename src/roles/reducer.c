@@ -36,6 +36,7 @@
 #include "redis/rstate.h"
 #include "roles/roles.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -333,7 +334,14 @@ void sl_reducer__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_
 	}
 	char list[256];
 	list_str(parts, list, sizeof(list));
-	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+	if (r->stopping && err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		/* Shutting down: take the partitions so the rebalance completes
+		 * (see stop_progress), but keep them paused and unloaded; the
+		 * next owner starts from the committed offsets. */
+		e = rd_kafka_incremental_assign(rk, parts);
+		rd_kafka_pause_partitions(rk, parts);
+		sl_log_info("partitions_assigned_while_stopping", "partitions=%s", list);
+	} else if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		for (int i = 0; i < parts->cnt; i++)
 			part_new(r, parts->elems[i].partition);
 		e = rd_kafka_incremental_assign(rk, parts);
@@ -374,6 +382,20 @@ void sl_reducer__commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_top
 		sl_metric_add(r->m.commits_failed, 1);
 		sl_log_debug("commit_failed", "err=\"%s\"", rd_kafka_err2str(err));
 	}
+}
+
+/* librdkafka's statistics (every 500 ms): only the group's join state is
+ * kept, so that shutdown can wait for a rebalance to finish first. */
+int sl_reducer__stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+	(void)rk;
+	sl_reducer_t *r = opaque;
+	json_t *j = json_loadb(json, len, 0, NULL);
+	const char *js = json_string_value(json_object_get(json_object_get(j, "cgrp"), "join_state"));
+	if (js)
+		snprintf(r->join_state, sizeof(r->join_state), "%s", js);
+	json_decref(j);
+	return 0;
 }
 
 /* ---- Redis outage ---- */

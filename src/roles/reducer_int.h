@@ -133,6 +133,7 @@ typedef struct sl_reducer {
 	uv_work_t revoke_work;
 	rd_kafka_topic_partition_list_t *revoke_commit;
 
+	char join_state[32];     /* consumer group join state, from librdkafka's statistics */
 	bool stopping, kafka_closing;
 	int64_t stop_deadline_ms;
 	uv_work_t close_work;
@@ -158,6 +159,7 @@ void sl_reducer__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_
 void sl_reducer__commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *offs,
 			   void *opaque);
 void sl_reducer__redis_state_cb(sl_rconn_t *rc, bool up, void *arg);
+int sl_reducer__stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque);
 void sl_reducer__tick(sl_reducer_t *r);
 void sl_reducer__free_parts(sl_reducer_t *r);
 extern const sl_cfg_key_t *const sl_reducer__tables[];

@@ -214,14 +214,28 @@ static void http_closed_cb(void *arg)
 	r->http = NULL;
 }
 
-/* Called from the tick while stopping: go on once nothing is in flight. */
+/* Called from the tick while stopping: go on once nothing is in flight and
+ * the consumer group is not rebalancing. librdkafka 2.0.2 can abort in
+ * rd_kafka_destroy (rd_kafka_sticky_assignor_state_destroy: assertion
+ * `assignor_state', librdkafka issues #4308/#4312) when a cooperative-sticky
+ * consumer is closed in the middle of a rebalance, so the group's join
+ * state (from the statistics) must be steady first, within the bound. */
 static void stop_progress(sl_reducer_t *r)
 {
 	if (r->kafka_closing || !r->meta || r->closes_pending)
 		return;
-	bool busy = r->startup_busy || r->revoke_committing || (r->ninflight > 0 && sl_rconn_connected(r->rc));
+	bool steady = !r->started || !r->join_state[0] || !strcmp(r->join_state, "steady") ||
+		      !strcmp(r->join_state, "init");
+	bool busy = r->startup_busy || r->revoke_committing || r->revoking || !steady ||
+		    (r->ninflight > 0 && sl_rconn_connected(r->rc));
 	if (busy && sl_clock_mono_ms() < r->stop_deadline_ms)
 		return;
+	if (r->revoking && !r->revoke_committing) {
+		sl_reducer__maybe_finish_revoke(r); /* past its own deadline too: commits now */
+		return;
+	}
+	if (!steady)
+		sl_log_warn("shutdown_during_rebalance", "join_state=%s", r->join_state);
 	if (r->startup_busy || r->revoke_committing)
 		return; /* a thread-pool job still uses the handles; it ends within its own timeout */
 	r->closes_pending = 1;
@@ -249,6 +263,16 @@ static void tick_cb(uv_timer_t *t)
 {
 	sl_reducer_t *r = t->data;
 	if (r->stopping) {
+		/* Keep serving the group's events (rebalances, statistics) until
+		 * the consumers close; records that still arrive are dropped
+		 * uncommitted, for the next owner. */
+		for (int i = 0; i < 1000 && !r->kafka_closing && r->rk; i++) {
+			rd_kafka_message_t *rkm = rd_kafka_consumer_poll(r->rk, 0);
+			if (!rkm)
+				break;
+			rd_kafka_message_destroy(rkm);
+		}
+		sl_reducer__maybe_finish_revoke(r);
 		stop_progress(r);
 		return;
 	}
@@ -269,6 +293,8 @@ static rd_kafka_t *make_consumer(sl_reducer_t *r, bool group, sl_err_t *err)
 		rc = rc ? rc : sl_kconf_set(conf, "auto.offset.reset", "earliest", err);
 		rd_kafka_conf_set_rebalance_cb(conf, sl_reducer__rebalance_cb);
 		rd_kafka_conf_set_offset_commit_cb(conf, sl_reducer__commit_cb);
+		rd_kafka_conf_set_stats_cb(conf, sl_reducer__stats_cb);
+		rc = rc ? rc : sl_kconf_set(conf, "statistics.interval.ms", "500", err);
 	} else {
 		/* assign() only: the group id gives the handle a consumer queue;
 		 * it never joins (no subscribe) and never commits. */

@@ -4,7 +4,8 @@
 the first one flushes and commits what it gives away, the second loads
 those partitions from Redis), then the first reducer is SIGKILLed (the
 second takes its partitions after the session timeout and redoes what was
-not committed), then a third joins. Two channels subscribed to every market
+not committed), then a third joins, then the second is stopped with SIGTERM (it drains,
+commits and leaves the group; exit 0). Two channels subscribed to every market
 must still receive every record of every market after their snapshot, in
 offset order, nothing missing after dedup by offset, and Redis must end
 with Kafka's last record of every market."""
@@ -51,6 +52,8 @@ try:
     pump(2.0)
     role_start(name, "reducer-3", "reducer", *KX)
     ok("reducer-3 joined under load")
+    pump(1.5)
+    expect_eq("reducer-2 exits 0 on SIGTERM under load (drain, commit, leave)", 0, role_stop(name, "reducer-2"))
     proc.wait(timeout=60)
     proc = None
     recs = kafka_records()
