@@ -5,7 +5,8 @@
 # system panel fed by the roles' /metrics (cross-origin, through CORS),
 # keeps going through a publisher restart, shows an error state when the API
 # is down, stays usable on a phone-sized screen, and keeps up with 200
-# markets. It saves docs/img/dashboard.png (committed; the README shows it).
+# markets. It saves screenshots in .state/test-logs/ (SLUICE_UPDATE_SCREENSHOTS=1
+# writes docs/img/dashboard.png instead, which the README shows).
 # The Node part is tests/node/web/dashboard-browser.mjs.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"

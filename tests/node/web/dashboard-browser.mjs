@@ -6,14 +6,20 @@
  * reducers, the publisher (serving web/ and /config.json with the roles'
  * /metrics URLs) and the feed with 200 markets, every role allowing the
  * page's origin (--cors-origin), then drives the page and checks what a
- * person would see. It writes docs/img/dashboard.png and
- * docs/img/dashboard-mobile.png.
+ * person would see. It keeps its screenshots in .state/test-logs/ (a test
+ * run never changes tracked files); with SLUICE_UPDATE_SCREENSHOTS=1 it
+ * writes them to docs/img/ instead, for the README.
  * Non-goals: pixel comparisons (prices move), other browsers.
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import {ROOT, launchBrowser} from './browser.mjs';
 import {System, freePort, waitFor} from './system.mjs';
+import fs from 'node:fs';
+
+const SHOTS = process.env.SLUICE_UPDATE_SCREENSHOTS === '1'
+	? path.join(ROOT, 'docs/img') : path.join(ROOT, '.state/test-logs');
+fs.mkdirSync(SHOTS, {recursive: true});
 
 const MARKETS = 200;
 const sys = new System('0503');
@@ -164,8 +170,8 @@ async function main() {
 		ok(`smooth with ${MARKETS} markets updating`);
 
 		await waitFor('sparklines', 30, () => page.evaluate(() => window.sluice.board.rows.get('m-0001').hist.length >= 20));
-		await page.screenshot({path: path.join(ROOT, 'docs/img/dashboard.png')});
-		ok('screenshot saved to docs/img/dashboard.png');
+		await page.screenshot({path: path.join(SHOTS, 'dashboard.png')});
+		ok(`screenshot saved to ${path.join(SHOTS, 'dashboard.png')}`);
 
 		/* Publisher restart: the page says so, reconnects and goes on. */
 		await sys.stop('publisher');
@@ -210,8 +216,8 @@ async function main() {
 			srcShown: getComputedStyle(document.querySelector('#rows td.src')).display !== 'none'}));
 		assert.ok(fit.sw <= fit.w + 1, `no sideways scrolling on a phone (${fit.sw} > ${fit.w})`);
 		assert.equal(fit.srcShown, false, 'secondary columns hidden on a phone');
-		await m.page.screenshot({path: path.join(ROOT, 'docs/img/dashboard-mobile.png')});
-		ok('phone-sized screen over SSE: fits the width; screenshot docs/img/dashboard-mobile.png');
+		await m.page.screenshot({path: path.join(SHOTS, 'dashboard-mobile.png')});
+		ok(`phone-sized screen over SSE: fits the width; screenshot ${path.join(SHOTS, 'dashboard-mobile.png')}`);
 		assert.deepEqual(m.errors, []);
 	} finally {
 		await m.close();
