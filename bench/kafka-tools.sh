@@ -7,7 +7,9 @@
 # Each round runs the three tools in turn, starting with a different one
 # each round, so a machine that drifts slows them alike; the figure is the median over the
 # rounds of records/s measured on the whole command (start-up included,
-# as a user sees it), then the ratios sluice/kcat and sluice/Kafka.
+# as a user sees it), then the ratios sluice/kcat and sluice/Kafka, and the
+# CPU each client used (bash's `time`: user+sys of the command and children),
+# which the load of a shared machine disturbs much less than wall time.
 # Every tool runs with its defaults (sluice: idempotent, acks=all; kcat and
 # Kafka's producer: acks=all), records are 7-byte lines (`seq -w`), each
 # producer writes its own fresh topic, every consumer reads the topic that
@@ -60,20 +62,27 @@ consume() { # tool topic: prints the number of lines read
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : int((a[NR / 2] + a[NR / 2 + 1]) / 2)}'; }
 
+# CPU of a command and its children (user+sys, ms) from bash's own `time`.
+TIMEFORMAT='%3U %3S'
+cpu_ms() { awk '{printf "%d", ($1 + $2) * 1000}' "$work/cpu"; }
+
 tools=(sluice kcat kafka)
-declare -A pms cms
+declare -A pms cms pcpu ccpu
 for r in $(seq "$ROUNDS"); do
 	order=("${tools[@]:$(( (r - 1) % 3 ))}" "${tools[@]:0:$(( (r - 1) % 3 ))}")
 	for tool in "${order[@]}"; do
 		t="bench-$tool-$r-$$"
 		"$bin" topics --bootstrap-server "$B" --create --topic "$t" --partitions "$PARTS" --replication-factor 1 >/dev/null
-		s=$(now_ms); produce "$tool" "$t"; e=$(now_ms)
+		s=$(now_ms); { time produce "$tool" "$t"; } 2> "$work/cpu"; e=$(now_ms)
 		pms[$tool]+="$((e - s)) "
+		pcpu[$tool]+="$(cpu_ms) "
 	done
 	for tool in "${order[@]}"; do
-		s=$(now_ms); got=$(consume "$tool" "bench-sluice-$r-$$"); e=$(now_ms)
+		s=$(now_ms); { time consume "$tool" "bench-sluice-$r-$$" > "$work/count"; } 2> "$work/cpu"; e=$(now_ms)
+		got=$(cat "$work/count")
 		[ "$got" -eq "$N" ] || die "$tool consumed $got of $N records"
 		cms[$tool]+="$((e - s)) "
+		ccpu[$tool]+="$(cpu_ms) "
 	done
 	echo "round $r of $ROUNDS done" >&2
 done
@@ -92,6 +101,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 # the machine's speed drifts between rounds.
 pairs() { paste <(printf '%s\n' $1) <(printf '%s\n' $2) | awk '{printf "%.4f\n", $2 / $1}' | sort -n |
 	awk '{a[NR] = $1} END {printf "%.2f", (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+cpu_s() { awk -v ms="$(printf '%s\n' $1 | median)" 'BEGIN {printf "%.2f s", ms / 1000}'; }
 best() { printf '%s\n' $1 | sort -n | head -1; }
 declare -A pr cr
 for tool in "${tools[@]}"; do
@@ -115,6 +125,12 @@ table=$(cat <<MD
 |---|---|---|---|---|---|
 | kcat | $(ratio "${pr[sluice]}" "${pr[kcat]}")x | $(pairs "${pms[sluice]}" "${pms[kcat]}")x | $(ratio "${cr[sluice]}" "${cr[kcat]}")x | $(pairs "${cms[sluice]}" "${cms[kcat]}")x | ≥ 1x |
 | Kafka console tools | $(ratio "${pr[sluice]}" "${pr[kafka]}")x | $(pairs "${pms[sluice]}" "${pms[kafka]}")x | $(ratio "${cr[sluice]}" "${cr[kafka]}")x | $(pairs "${cms[sluice]}" "${cms[kafka]}")x | ≥ 5x |
+
+| client CPU, user+sys (median of rounds) | produce | consume |
+|---|---|---|
+| sluice | $(cpu_s "${pcpu[sluice]}") | $(cpu_s "${ccpu[sluice]}") |
+| kcat | $(cpu_s "${pcpu[kcat]}") | $(cpu_s "${ccpu[kcat]}") |
+| Kafka console tools | $(cpu_s "${pcpu[kafka]}") | $(cpu_s "${ccpu[kafka]}") |
 MD
 )
 printf '%s\n' "$table"
