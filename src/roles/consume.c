@@ -317,10 +317,11 @@ static int loop(cons_t *c, rd_kafka_queue_t *q, sl_err_t *err)
 	return rc;
 }
 
-/* Close the group (commits what was printed), bounded by the Kafka timeout. */
+/* Close the group, bounded by the Kafka timeout. The close commits the
+ * stored offsets (what was printed); no synchronous commit before it, as
+ * that one waits for a coordinator without a bound of ours. */
 static void close_group(rd_kafka_t *rk, int tmo)
 {
-	rd_kafka_commit(rk, NULL, 0);
 	rd_kafka_queue_t *cq = rd_kafka_queue_new(rk);
 	rd_kafka_error_t *e = rd_kafka_consumer_close_queue(rk, cq);
 	if (e)
