@@ -4,6 +4,8 @@
  * so a slow broker cannot pile up thread-pool jobs. The worker writes only
  * the `res_*` fields, which the loop thread reads in after_work_cb (libuv
  * orders the two), so no lock is needed.
+ * References: libuv docs/src/threadpool.rst; rd_kafka_metadata().
+ * Non-goals: caching leaders or offsets.
  */
 #include "kafka/pl_meta.h"
 

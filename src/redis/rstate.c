@@ -4,6 +4,8 @@
  * is built once per record on the reducer's hot path and the contract fixes
  * its key order ("type" first, "market" second) so that the publisher can
  * read the market without a full parse.
+ * References: SPEC section 3 (client messages), docs/redis.md (layout).
+ * Non-goals: talking to Redis (rconn.c), validating JSON beyond jansson.
  */
 #include "redis/rstate.h"
 

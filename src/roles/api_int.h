@@ -9,6 +9,8 @@
  * An operation (sl_api_op_t) lives from the request until its last Redis
  * reply or delivery report, even when the client went away first (then
  * nothing is answered, but the flow still ends consistently).
+ * References: SPEC section 3, docs/openapi/api.yaml, docs/redis.md.
+ * Non-goals: a public API; nothing outside src/roles/api*.c includes this.
  */
 #ifndef SL_ROLES_API_INT_H
 #define SL_ROLES_API_INT_H
