@@ -77,10 +77,19 @@ static void collect_cb(void *arg)
 			continue;
 		owned++;
 		sl_rmap_each(p->channels, count_subs_cb, &subs);
-		int64_t lo, hi;
-		if (p->acked_next >= 0 && !rd_kafka_get_watermark_offsets(r->rk, r->data_topic, i, &lo, &hi) &&
-		    hi > p->acked_next)
-			lag += (double)(hi - p->acked_next);
+		/* Behind = end of the partition (cached from fetches, no request)
+		 * minus what Redis acknowledged, or, before the first
+		 * acknowledgement, minus the consumer's position. */
+		int64_t lo, hi, at = p->acked_next;
+		if (at < 0) {
+			rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+			rd_kafka_topic_partition_list_add(l, r->data_topic, i);
+			if (!rd_kafka_position(r->rk, l))
+				at = l->elems[0].offset;
+			rd_kafka_topic_partition_list_destroy(l);
+		}
+		if (at >= 0 && !rd_kafka_get_watermark_offsets(r->rk, r->data_topic, i, &lo, &hi) && hi > at)
+			lag += (double)(hi - at);
 	}
 	sl_metric_set(r->m.lag, lag);
 	sl_metric_set(r->m.owned, owned);

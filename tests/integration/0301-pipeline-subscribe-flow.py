@@ -154,6 +154,10 @@ try:
         if st != 200 or body["offset"] != recs_m[-1]["offset"] or body["value"] != json.loads(recs_m[-1]["value"]):
             fail("market %s: API %r, Kafka offset %d" % (m, body, recs_m[-1]["offset"]))
     ok("Redis holds Kafka's newest record of all %d markets" % len(last))
+    wait_for("consumer lag 0 on every reducer",
+             lambda: all(metric(u, "sluice_reducer_consumer_lag") == 0 for u in reducers) and
+             sum(metric(u, "sluice_reducer_records_in_total") for u in reducers) >= len(recs), 20)
+    ok("reducers report consumer lag 0 and every record consumed")
     r.close()
 finally:
     for s in streams.values():
