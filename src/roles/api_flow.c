@@ -3,7 +3,8 @@
  * Order (SPEC section 2): a subscription is written to Redis before its
  * command is emitted, so a reducer that loads a partition from Redis after
  * reading the command topic's end offsets cannot miss it. Every multi-key
- * write is one MULTI/EXEC: a dropped connection leaves nothing half-written.
+ * write is one MULTI/EXEC or one script: a dropped connection leaves nothing
+ * half-written; (un)subscribing checks the channel inside its script.
  * When Kafka refuses the command (delivery report with an error, bounded by
  * message.timeout.ms) the Redis write is undone (only what this request
  * added or removed) and the client gets 503: nothing changed.
@@ -340,10 +341,47 @@ static void sub_produced(sl_api_op_t *op)
 	sl_buf_free(&b);
 }
 
+/* Subscribe or unsubscribe in one atomic step that also checks the channel
+ * exists, so a concurrent DELETE cannot leave subscriptions of a channel
+ * that is gone. KEYS: channel record, channel's market set, then the subs
+ * set of each market's partition; ARGV: "add"|"rem", then market, member
+ * pairs. Returns -1 for an unknown channel, else 1/0 per market (changed). */
+static const char sub_script[] =
+	"if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end\n"
+	"local op = ARGV[1] == 'add' and 'SADD' or 'SREM'\n"
+	"local out = {}\n"
+	"local j = 1\n"
+	"for i = 2, #ARGV, 2 do\n"
+	"  out[j] = redis.call(op, KEYS[2], ARGV[i])\n"
+	"  redis.call(op, KEYS[2 + j], ARGV[i + 1])\n"
+	"  j = j + 1\n"
+	"end\n"
+	"return out\n";
+
+static void sub_fn(sl_api_op_t *op, redisReply *reply, size_t idx)
+{
+	(void)idx;
+	if (reply->type == REDIS_REPLY_INTEGER && reply->integer == -1) {
+		op->exists = false;
+		return;
+	}
+	if (reply->type != REDIS_REPLY_ARRAY) {
+		op->failed = true;
+		return;
+	}
+	op->exists = true;
+	for (size_t i = 0; i < op->nmarkets && i < reply->elements; i++)
+		op->changed[i] = reply->element[i]->type == REDIS_REPLY_INTEGER && reply->element[i]->integer == 1;
+}
+
 static void sub_written(sl_api_op_t *op)
 {
 	if (op->failed) {
 		redis_failed(op);
+		return;
+	}
+	if (!op->exists) {
+		sl_api__fail(op, 404, "unknown_channel", "no such channel");
 		return;
 	}
 	produce(op, op->kind == SL_API_SUBSCRIBE ? "subscribe" : "unsubscribe", sub_produced);
@@ -351,11 +389,33 @@ static void sub_written(sl_api_op_t *op)
 
 static void issue_sub(sl_api_op_t *op)
 {
-	multi(op);
-	op->exec_base = 0;
-	for (size_t i = 0; i < op->nmarkets; i++)
-		sub_cmds(op, i, op->kind == SL_API_SUBSCRIBE, NULL);
-	exec_cmd(op, exec_changed);
+	size_t n = op->nmarkets, argc = 3 + 2 + n + 1 + 2 * n;
+	const char **argv = sl_xcalloc(argc, sizeof(*argv));
+	sl_buf_t *keys = sl_xcalloc(2 + 2 * n, sizeof(sl_buf_t));
+	char nkeys[24];
+	snprintf(nkeys, sizeof(nkeys), "%zu", 2 + n);
+	key_channel(op, &keys[0]);
+	sl_rstate_key_chan_markets(&keys[1], op->a->prefix, op->id);
+	for (size_t i = 0; i < n; i++) {
+		sl_rstate_key_subs(&keys[2 + i], op->a->prefix, partition_of(op, op->markets[i]));
+		sl_rstate_sub_member(&keys[2 + n + i], op->markets[i], op->id);
+	}
+	size_t k = 0;
+	argv[k++] = "EVAL";
+	argv[k++] = sub_script;
+	argv[k++] = nkeys;
+	for (size_t i = 0; i < 2 + n; i++)
+		argv[k++] = keys[i].data;
+	argv[k++] = op->kind == SL_API_SUBSCRIBE ? "add" : "rem";
+	for (size_t i = 0; i < n; i++) {
+		argv[k++] = op->markets[i];
+		argv[k++] = keys[2 + n + i].data;
+	}
+	cmdv(op, sub_fn, (int)k, argv);
+	for (size_t i = 0; i < 2 + 2 * n; i++)
+		sl_buf_free(&keys[i]);
+	free(keys);
+	free(argv);
 }
 
 /* ---- begin ---- */
@@ -483,8 +543,6 @@ static void checked(sl_api_op_t *op)
 		return;
 	}
 	switch (op->kind) {
-	case SL_API_SUBSCRIBE:
-	case SL_API_UNSUBSCRIBE: run(op, issue_sub, sub_written); break;
 	case SL_API_BEGIN: produce(op, "begin", begin_produced); break;
 	case SL_API_DELETE_CHANNEL: produce(op, "close", delete_produced); break;
 	default: sl_api__fail(op, 500, "internal", "unexpected step"); break;
@@ -558,6 +616,8 @@ void sl_api__start(sl_api_op_t *op)
 	case SL_API_DELETE_CHANNEL: run(op, issue_exists_members, checked); break;
 	case SL_API_GET_MARKET:
 	case SL_API_GET_MARKETS: run(op, issue_markets, markets_read); break;
+	case SL_API_SUBSCRIBE:
+	case SL_API_UNSUBSCRIBE: run(op, issue_sub, sub_written); break;
 	default: run(op, issue_exists, checked); break;
 	}
 }
