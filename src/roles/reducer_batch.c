@@ -2,8 +2,8 @@
  *
  * One loop turn: apply waiting commands, then take up to --max-batch records
  * from the consumer, update the in-memory state of each market (a record
- * older than the one held is dropped: a replay after a crash never moves
- * state backwards), and send one Redis pipeline: first one EVAL per
+ * older than the one held is only republished, never applied: a replay
+ * after a crash never moves state backwards), and send one Redis pipeline: first one EVAL per
  * partition that writes the newest record of each market of the batch
  * (sl_rstate_lua_set_newer, which again refuses an older offset), then one
  * PUBLISH per record and subscribed channel, in offset order. When the last
@@ -54,10 +54,13 @@ void sl_reducer__add_record(sl_reducer_t *r, sl_batch_t **bp, const rd_kafka_mes
 		return;
 	}
 	sl_mkt_t *mk = sl_reducer__mkt_get(p, market, mlen, true);
-	if (rkm->offset < mk->offset) {
-		sl_metric_add(r->m.stale, 1);
-		return;
-	}
+	/* Older than the state held: a replay after a crash or a lost
+	 * assignment. It never touches the state, but it is published again:
+	 * the reducer that died may have written the state and not the
+	 * PUBLISHes that followed it, and clients drop what they already hold. */
+	bool replay = rkm->offset < mk->offset;
+	if (replay)
+		sl_metric_add(r->m.replayed, 1);
 	sl_batch_t *b = *bp;
 	if (!b) {
 		b = *bp = sl_xcalloc(1, sizeof(*b));
@@ -79,6 +82,9 @@ void sl_reducer__add_record(sl_reducer_t *r, sl_batch_t **bp, const rd_kafka_mes
 	rec->joff = (uint32_t)b->text.len;
 	sl_rstate_value_json(&b->text, rkm->payload, rkm->len);
 	rec->jlen = (uint32_t)(b->text.len - rec->joff);
+	rec->replay = replay;
+	if (replay)
+		return;
 	/* Memory first: a snapshot taken after this turn sees this record. */
 	if (mk->jlen < rec->jlen || !mk->json)
 		mk->json = sl_xrealloc(mk->json, rec->jlen + 1);
@@ -209,7 +215,9 @@ static int build_and_send(sl_reducer_t *r, sl_batch_t *b)
 	sl_rmap_t *newest = sl_rmap_new(); /* market -> index+1 of its newest record */
 	int rv = 0;
 	for (size_t i = 0; i < b->n; i++)
-		sl_rmap_put(newest, b->text.data + b->recs[i].moff, b->recs[i].mlen, (void *)(uintptr_t)(i + 1), NULL);
+		if (!b->recs[i].replay)
+			sl_rmap_put(newest, b->text.data + b->recs[i].moff, b->recs[i].mlen, (void *)(uintptr_t)(i + 1),
+				    NULL);
 	for (int32_t pid = 0; pid < r->nparts && rv == 0; pid++) {
 		sl_part_t *p = r->parts[pid];
 		if (!p)
@@ -319,7 +327,8 @@ static void finish(sl_batch_t *b)
 	int64_t now = sl_clock_wall_ms();
 	for (size_t i = 0; i < b->n; i++) {
 		sl_rec_t *rec = &b->recs[i];
-		sl_metric_observe(r->m.latency, (double)(now - rec->ts));
+		if (!rec->replay)
+			sl_metric_observe(r->m.latency, (double)(now - rec->ts));
 		sl_part_t *p = sl_reducer__part(r, rec->partition);
 		if (p && rec->offset + 1 > p->acked_next) {
 			p->acked_next = rec->offset + 1;

@@ -72,6 +72,7 @@ typedef struct sl_rec {
 	int32_t partition;
 	int64_t offset, ts;
 	uint32_t moff, mlen, joff, jlen; /* market and value JSON in the batch text */
+	bool replay;                     /* older than the state: publish only */
 } sl_rec_t;
 
 typedef struct sl_batch {
@@ -143,7 +144,7 @@ typedef struct sl_reducer {
 
 	struct {
 		sl_metric_t *records_in, *messages_out, *batches, *batch_records, *pipeline_cmds, *latency,
-			*lag, *owned, *subs, *commands, *snapshots, *stale, *failed, *redis_pending,
+			*lag, *owned, *subs, *commands, *snapshots, *stale, *replayed, *failed, *redis_pending,
 			*load_ms, *commits_failed;
 	} m;
 } sl_reducer_t;

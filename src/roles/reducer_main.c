@@ -115,8 +115,9 @@ static void metrics_init(sl_reducer_t *r)
 	r->m.subs = sl_metric_gauge("sluice_reducer_subscriptions", "", "channel-market pairs of owned partitions");
 	r->m.commands = sl_metric_counter("sluice_reducer_commands_total", "", "commands applied");
 	r->m.snapshots = sl_metric_counter("sluice_reducer_snapshots_total", "", "snapshots published");
-	r->m.stale = sl_metric_counter("sluice_reducer_records_skipped_total", "",
-				       "records older than the state held, or without a valid key");
+	r->m.stale = sl_metric_counter("sluice_reducer_records_skipped_total", "", "records without a valid market key");
+	r->m.replayed = sl_metric_counter("sluice_reducer_records_replayed_total", "",
+					  "records older than the state held: published again, not applied");
 	r->m.failed = sl_metric_counter("sluice_reducer_pipelines_failed_total", "", "pipelines to resend");
 	r->m.redis_pending = sl_metric_gauge("sluice_reducer_redis_pending", "", "Redis commands awaiting replies");
 	r->m.load_ms = sl_metric_histogram("sluice_reducer_partition_load_ms", "", "time to load a partition",
