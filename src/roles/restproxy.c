@@ -29,6 +29,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,8 @@ static const sl_cfg_key_t restproxy_keys[] = {
 	 "upper bound on the timeout a records read may ask for"},
 	{"consumer-max-bytes", NULL, "SLUICE_RESTPROXY_CONSUMER_MAX_BYTES", SL_CFG_INT, "1048576", 1, 67108864,
 	 "records read size (key + value bytes) when the request gives no max_bytes"},
+	{"consumer-prefetch-kbytes", NULL, "SLUICE_RESTPROXY_CONSUMER_PREFETCH_KBYTES", SL_CFG_INT, "1024", 1, 2097151,
+	 "records each consumer instance fetches ahead of its reads (librdkafka queued.max.messages.kbytes)"},
 	{"max-consumers", NULL, "SLUICE_RESTPROXY_MAX_CONSUMERS", SL_CFG_INT, "1000", 1, 100000,
 	 "consumer instances open at once; more are refused (503, 50301)"},
 	{"max-jobs", NULL, "SLUICE_RESTPROXY_MAX_JOBS", SL_CFG_INT, "256", 1, 100000,
@@ -256,6 +259,11 @@ static void stop_check_cb(uv_timer_t *t)
 		sl_log_warn("restproxy_undelivered", "queued=%d requests=%zu", outq, rp->produce_pending);
 		sl_rp__produce_purge(rp);
 		rp->purged = true;
+		rp->stop_deadline_ms = sl_clock_mono_ms() + 2000;
+	} else if (late && rp->purged && rp->produce_pending) {
+		/* Even the purge reports did not come: stop waiting for them. */
+		sl_log_warn("restproxy_produce_abandoned", "requests=%zu", rp->produce_pending);
+		sl_rp__produce_abandon(rp);
 	}
 	if (!rp->srv_closed || rp->ninsts || rp->produce_pending || (outq > 0 && !rp->purged))
 		return;
@@ -328,6 +336,9 @@ static int restproxy_main(int argc, char **argv)
 	 * more threads than libuv's default 4 keep one slow close from delaying
 	 * the others. Must be set before the pool starts; an explicit env wins. */
 	setenv("UV_THREADPOOL_SIZE", "8", 0);
+	/* librdkafka's threads each get a malloc arena by default; two arenas
+	 * keep the resident size small at no measurable cost here. */
+	mallopt(M_ARENA_MAX, 2);
 
 	sl_rp_t *rp = sl_xcalloc(1, sizeof(*rp));
 	uv_loop_t loop;
@@ -372,6 +383,7 @@ static int restproxy_main(int argc, char **argv)
 		sl_log_error("restproxy_loop_not_closed", "rc=%d", lc);
 	if (rp->prod)
 		rd_kafka_destroy(rp->prod);
+	sl_rp__produce_free_abandoned(rp);
 	if (rp->md)
 		rd_kafka_metadata_destroy(rp->md);
 	sl_http_server_free(rp->srv);

@@ -161,6 +161,7 @@ struct sl_rp {
 	uv_poll_t prod_poll;
 	bool prod_poll_open;
 	size_t produce_pending;     /* requests waiting for delivery reports */
+	struct preq *preqs;         /* their list (restproxy_produce.c) */
 	char prod_err[256];         /* last producer-level error, for readiness */
 
 	/* metadata (restproxy_meta.c) */
@@ -230,6 +231,10 @@ void sl_rp__produce_handle(sl_rp_t *rp, sl_http_req_t *req, const char *topic, i
 /* Messages waiting in the producer's queue. */
 int sl_rp__produce_outq(sl_rp_t *rp);
 void sl_rp__produce_purge(sl_rp_t *rp);
+/* A shutdown whose purge brought no reports: answer the waiting requests
+ * with 503/50003 now; their memory is freed after rd_kafka_destroy. */
+void sl_rp__produce_abandon(sl_rp_t *rp);
+void sl_rp__produce_free_abandoned(sl_rp_t *rp);
 
 /* Set a librdkafka property unless the user passed it with -X kafka.<name>=. */
 int sl_rp__conf_default(rd_kafka_conf_t *conf, const sl_cfg_t *cfg, const char *name, const char *value,

@@ -44,6 +44,8 @@ typedef struct prec {
 } prec_t;
 
 struct preq {
+	preq_t *next, *prev; /* rp->preqs: waiting for delivery reports */
+	bool abandoned;      /* answered at a stuck shutdown; freed after destroy */
 	sl_rp_t *rp;
 	sl_http_req_t *req; /* NULL once the client went away */
 	const char *type;
@@ -61,10 +63,33 @@ static void preq_abort_cb(sl_http_req_t *req, void *arg)
 	((preq_t *)arg)->req = NULL;
 }
 
+static void preq_unlink(preq_t *pr)
+{
+	sl_rp_t *rp = pr->rp;
+	if (pr->prev)
+		pr->prev->next = pr->next;
+	else if (rp->preqs == pr)
+		rp->preqs = pr->next;
+	if (pr->next)
+		pr->next->prev = pr->prev;
+	pr->next = pr->prev = NULL;
+}
+
+static void preq_free(preq_t *pr)
+{
+	sl_rp__records_free(&pr->recs);
+	free(pr->res);
+	free(pr->topic);
+	free(pr);
+}
+
 static void preq_finish(preq_t *pr)
 {
 	sl_rp_t *rp = pr->rp;
 	size_t ok = 0;
+	if (pr->abandoned)
+		return; /* a report after the forced end: freed with the producer */
+	preq_unlink(pr);
 	if (pr->req) {
 		sl_buf_t b = SL_BUF_INIT;
 		sl_buf_reserve(&b, 64 + pr->n * 64);
@@ -100,10 +125,30 @@ static void preq_finish(preq_t *pr)
 	sl_metric_add(rp->m_produce_errs, (double)(pr->n - ok));
 	sl_metric_observe(rp->m_produce_ms, (double)(sl_clock_mono_ns() - pr->t0_ns) / 1e6);
 	rp->produce_pending--;
-	sl_rp__records_free(&pr->recs);
-	free(pr->res);
-	free(pr->topic);
-	free(pr);
+	preq_free(pr);
+}
+
+void sl_rp__produce_abandon(sl_rp_t *rp)
+{
+	for (preq_t *pr = rp->preqs; pr; pr = pr->next) {
+		pr->abandoned = true;
+		if (pr->req) {
+			sl_http_req_on_abort(pr->req, NULL, NULL);
+			sl_rp__respond_error(pr->req, 503, SL_RP_E_KAFKA_RETRIABLE,
+					     "Retriable Kafka error: not acknowledged before shutdown");
+			pr->req = NULL;
+		}
+	}
+	rp->produce_pending = 0;
+}
+
+void sl_rp__produce_free_abandoned(sl_rp_t *rp)
+{
+	while (rp->preqs) {
+		preq_t *pr = rp->preqs;
+		rp->preqs = pr->next;
+		preq_free(pr);
+	}
 }
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -359,6 +404,10 @@ void sl_rp__produce_handle(sl_rp_t *rp, sl_http_req_t *req, const char *topic, i
 	pr->n = pr->recs.n;
 	pr->t0_ns = sl_clock_mono_ns();
 	rp->produce_pending++;
+	pr->next = rp->preqs;
+	if (rp->preqs)
+		rp->preqs->prev = pr;
+	rp->preqs = pr;
 	sl_http_req_on_abort(req, preq_abort_cb, pr);
 	sl_rp__meta_get(rp, sl_cfg_int(rp->cfg, "metadata-max-age-ms"), produce_meta_cb, pr);
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # 0401-restproxy-v2-flow: the Confluent v2 API end to end against the real
 # broker: metadata, produce binary and json (keys, null keys, partitions),
-# what kcat and Kafka's own console consumer read back, a consumer instance
+# what kcat, Kafka's own console consumer and `sluice consume` read back,
+# records from `sluice produce` read through the proxy, a consumer instance
 # that subscribes, reads (exact records), commits, seeks (offset, beginning,
 # end) and is deleted, a json-format instance with a manual assignment
 # reading records that kcat produced, a topic_pattern subscription, and a
@@ -55,6 +56,15 @@ got=$(timeout 60 java -Dlog4j.configuration="file:$KAFKA_LIBS/log4j.properties" 
 	org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server "$SLUICE_KAFKA_BROKERS" --topic "$t" \
 	--from-beginning --max-messages 5 --property print.key=true --property key.separator=: 2>/dev/null | LC_ALL=C sort)
 expect_eq "Kafka's console consumer reads the same" "\"k2\":[1,2.5,\"z\"]
+k1:v1
+ka:from-kcat
+null:v2
+null:{\"n\":1,\"s\":\"x\"}" "$got"
+
+got=$(timeout 60 "$SLUICE_BIN" consume --bootstrap-server "$SLUICE_KAFKA_BROKERS" --topic "$t" --from-beginning \
+	--max-messages 5 --property print.key=true --property key.separator=: --property null.literal=null 2>/dev/null \
+	| LC_ALL=C sort)
+expect_eq "sluice consume reads the same" "\"k2\":[1,2.5,\"z\"]
 k1:v1
 ka:from-kcat
 null:v2
@@ -145,6 +155,18 @@ got=$(read_all "/consumers/$g/instances/cp/records?timeout=2000" 5 "$BIN2")
 expect_eq "pattern subscription reads the topic" 5 "$(jq length <<<"$got")"
 rp_call GET "/consumers/$g/instances/cp/subscription"
 expect_eq "pattern subscription shows the pattern" "{\"topics\":[\"${t%-*}-[0-9]+\"]}" "$RP_BODY"
+
+# ---- records from `sluice produce`, read through the proxy ----
+t3=$(unique rpflow-tools)
+rp_topic "$t3" 1
+printf 'p1:one\np2:two\n' | timeout 60 "$SLUICE_BIN" produce --bootstrap-server "$SLUICE_KAFKA_BROKERS" --topic "$t3" \
+	--property parse.key=true --property key.separator=: 2>/dev/null || fail "sluice produce"
+g=$(unique rpgroup-tools)
+rp_call POST "/consumers/$g" '{"name":"ct","auto.offset.reset":"earliest"}'
+rp_call POST "/consumers/$g/instances/ct/subscription" "{\"topics\":[\"$t3\"]}"
+got=$(read_all "/consumers/$g/instances/ct/records?timeout=2000" 2 "$BIN2")
+expect_eq "the proxy reads what sluice produce wrote" "[\"$(b64 p1)=$(b64 one)\",\"$(b64 p2)=$(b64 two)\"]" \
+	"$(jq -c '[.[] | "\(.key)=\(.value)"]' <<<"$got")"
 
 # The pattern instance is left open: shutdown must close it cleanly.
 rp_stop
