@@ -121,7 +121,9 @@ up() {
 
 	wait_for 20 "redis on port $rport" redis_ready \
 		|| { tail -15 "$dir/redis/redis.log" >&2; die "redis did not become ready on port $rport"; }
-	if ! wait_for 90 "kafka on port $kport" kafka_ready; then
+	# JVMs start slowly on a loaded 2-core machine; three of them at once more so.
+	local kafka_wait=${SLUICE_KAFKA_WAIT:-$((60 + 60 * brokers))}
+	if ! wait_for "$kafka_wait" "kafka on port $kport" kafka_ready; then
 		for i in $(seq 1 "$brokers"); do
 			say "--- tail of $dir/kafka-$i/kafka.log"; tail -15 "$dir/kafka-$i/kafka.log" >&2 || true
 		done
