@@ -167,7 +167,8 @@ it_reducers_settled() {
 }
 
 # it_system_down NAME: SIGTERM every role of the system; fails when one did
-# not exit 0 (a leak under ASan, an unclean shutdown).
+# not exit 0 (a leak under ASan, an unclean shutdown). The logs in
+# .state/sys-NAME are kept only when something failed.
 it_system_down() {
 	local d="$SLUICE_STATE/sys-$1" rc=0 f
 	[ -d "$d" ] || return 0
@@ -175,6 +176,7 @@ it_system_down() {
 		[ -f "$f" ] || continue
 		it_role_stop "$1" "$(basename "$f" .pid)" || rc=1
 	done
+	[ "$rc" = 0 ] && [ -z "${IT_KEEP_LOGS:-}" ] && rm -rf "$d"
 	return "$rc"
 }
 
