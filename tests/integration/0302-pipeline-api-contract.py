@@ -46,7 +46,7 @@ def start_api(*args):
     """An extra api process (not waited for /readyz: it may never be ready)."""
     port = free_port()
     p = subprocess.Popen([BIN, "api", "--port", str(port)] + list(args), stdout=subprocess.DEVNULL,
-                         stderr=open(os.path.join(ROOT, ".state", "%s-api-%d.log" % (name, port)), "w"))
+                         stderr=open(os.path.join(ROOT, ".state", "sys-" + name, "extra-api-%d.log" % port), "w"))
     extra.append(p)
     url = "http://127.0.0.1:%d" % port
     wait_for("extra api /healthz", lambda: http("GET", url + "/healthz")[0] == 200, 20)
