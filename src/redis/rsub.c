@@ -1,12 +1,15 @@
 /* rsub.c: pub/sub and lookup connections to Redis for the publisher (see rsub.h).
  *
- * Each of the two links is a hiredis async context on the libuv adapter with
- * its own retry timer. hiredis 0.14 frees a context itself after a failed
- * connect or a disconnect, so a link only forgets its pointer there and arms
- * the retry. Lookups are kept in send order (Redis answers in order); a tick
+ * The pub/sub connection is rsub_resp.c (RESP2 parsed in place). The lookup
+ * connection is a hiredis async context on the libuv adapter with its own
+ * retry timer; hiredis 0.14 frees a context itself after a failed connect or
+ * a disconnect, so the link only forgets its pointer there and arms the
+ * retry. Lookups are kept in send order (Redis answers in order); a tick
  * timer fails the connection when the oldest has waited past the timeout.
+ * The host name is resolved once, at start.
  */
 #include "redis/rsub.h"
+#include "redis/rsub_int.h"
 
 #include "core/alloc.h"
 #include "core/clock.h"
@@ -15,6 +18,7 @@
 #include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,7 +32,6 @@ typedef struct link {
 	uv_timer_t retry;
 	uint64_t backoff_ms;
 	bool connected;
-	bool is_sub;
 } link_t;
 
 typedef struct lookup {
@@ -47,7 +50,8 @@ struct sl_rsub {
 	uint64_t timeout_ms;
 	sl_rsub_cbs_t cbs;
 	void *arg;
-	link_t sub, cmd;
+	sl_psub_t *ps;
+	link_t cmd;
 	uv_timer_t tick;
 	lookup_t *lk_head, *lk_tail;
 	bool closing;
@@ -100,7 +104,7 @@ static int parse_url(sl_rsub_t *rs, const char *url, sl_err_t *err)
 
 static void maybe_done(sl_rsub_t *rs)
 {
-	if (rs->closing && rs->open_handles == 0 && !rs->sub.ac && !rs->cmd.ac && rs->done) {
+	if (rs->closing && rs->open_handles == 0 && !rs->cmd.ac && rs->done) {
 		void (*done)(void *) = rs->done;
 		rs->done = NULL;
 		done(rs->done_arg);
@@ -150,18 +154,15 @@ static void connect_cb(const redisAsyncContext *cac, int status)
 	redisEnableKeepAlive(&ac->c);
 	if (rs->password)
 		redisAsyncCommand(ac, auth_cb, NULL, "AUTH %s", rs->password);
-	if (!l->is_sub && rs->db)
+	if (rs->db)
 		redisAsyncCommand(ac, auth_cb, NULL, "SELECT %d", rs->db);
 	sl_log_info("redis_connected", "conn=%s addr=%s:%d", l->name, rs->host, rs->port);
-	if (l->is_sub && rs->cbs.on_state)
-		rs->cbs.on_state(rs->arg, true);
 }
 
 static void disconnect_cb(const redisAsyncContext *cac, int status)
 {
 	link_t *l = cac->data;
 	sl_rsub_t *rs = l->rs;
-	bool was = l->connected;
 	l->ac = NULL;
 	l->connected = false;
 	if (rs->closing) {
@@ -171,8 +172,6 @@ static void disconnect_cb(const redisAsyncContext *cac, int status)
 	sl_log_warn("redis_disconnected", "conn=%s status=%d error=\"%s\"", l->name, status,
 		    cac->errstr[0] ? cac->errstr : "closed");
 	schedule_retry(l);
-	if (l->is_sub && was && rs->cbs.on_state)
-		rs->cbs.on_state(rs->arg, false);
 }
 
 static void link_connect(link_t *l)
@@ -216,11 +215,10 @@ static void handle_closed_cb(uv_handle_t *h)
 	maybe_done(rs);
 }
 
-static void link_init(sl_rsub_t *rs, link_t *l, const char *name, bool is_sub)
+static void link_init(sl_rsub_t *rs, link_t *l, const char *name)
 {
 	l->rs = rs;
 	l->name = name;
-	l->is_sub = is_sub;
 	uv_timer_init(rs->loop, &l->retry);
 	l->retry.data = rs;
 	rs->open_handles++;
@@ -240,62 +238,52 @@ sl_rsub_t *sl_rsub_new(uv_loop_t *loop, const char *url, uint64_t timeout_ms, co
 	rs->timeout_ms = timeout_ms ? timeout_ms : 2000;
 	rs->cbs = *cbs;
 	rs->arg = arg;
-	link_init(rs, &rs->sub, "pubsub", true);
-	link_init(rs, &rs->cmd, "commands", false);
+	/* Resolve once (before the loop runs, so blocking is harmless). */
+	uv_getaddrinfo_t gai;
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+	char port[16];
+	snprintf(port, sizeof(port), "%d", rs->port);
+	int grc = uv_getaddrinfo(loop, &gai, NULL, rs->host, port, &hints);
+	if (grc < 0 || !gai.addrinfo) {
+		sl_err_set(err, SL_EINVAL, false, "redis-url: cannot resolve %s: %s", rs->host, uv_strerror(grc));
+		free(rs->host);
+		free(rs->password);
+		free(rs);
+		return NULL;
+	}
+	struct sockaddr_storage ss = {0};
+	memcpy(&ss, gai.addrinfo->ai_addr, gai.addrinfo->ai_addrlen);
+	uv_freeaddrinfo(gai.addrinfo);
+	link_init(rs, &rs->cmd, "commands");
 	uv_timer_init(loop, &rs->tick);
 	rs->tick.data = rs;
 	rs->open_handles++;
 	uint64_t every = rs->timeout_ms / 4 ? rs->timeout_ms / 4 : 1;
 	uv_timer_start(&rs->tick, fail_oldest_cb, every, every);
-	link_connect(&rs->sub);
+	rs->ps = sl_rsub__psub_new(loop, &ss, rs->password, rs->timeout_ms, cbs, arg);
+	rs->open_handles++; /* the pub/sub connection, until it is closed */
 	link_connect(&rs->cmd);
 	return rs;
 }
 
 bool sl_rsub_ready(const sl_rsub_t *rs)
 {
-	return rs->sub.connected && rs->cmd.connected;
+	return sl_rsub__psub_connected(rs->ps) && rs->cmd.connected;
 }
 
 bool sl_rsub_sub_connected(const sl_rsub_t *rs)
 {
-	return rs->sub.connected;
-}
-
-static void sub_cb(redisAsyncContext *ac, void *r, void *privdata)
-{
-	(void)ac;
-	sl_rsub_t *rs = privdata;
-	redisReply *reply = r;
-	if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 3 || rs->closing)
-		return;
-	redisReply *type = reply->element[0], *chan = reply->element[1];
-	if (type->type != REDIS_REPLY_STRING || chan->type != REDIS_REPLY_STRING)
-		return;
-	if (!strcmp(type->str, "message")) {
-		redisReply *payload = reply->element[2];
-		if (payload->type == REDIS_REPLY_STRING)
-			rs->cbs.on_message(rs->arg, chan->str, chan->len, payload->str, payload->len);
-	} else if (!strcmp(type->str, "subscribe")) {
-		rs->cbs.on_subscribed(rs->arg, chan->str, chan->len);
-	} else if (!strcmp(type->str, "unsubscribe")) {
-		rs->cbs.on_unsubscribed(rs->arg, chan->str, chan->len);
-	}
+	return sl_rsub__psub_connected(rs->ps);
 }
 
 int sl_rsub_subscribe(sl_rsub_t *rs, const char *channel, size_t len)
 {
-	if (!rs->sub.connected || rs->closing)
-		return SL_EUNAVAIL;
-	return redisAsyncCommand(rs->sub.ac, sub_cb, rs, "SUBSCRIBE %b", channel, len) == REDIS_OK ? 0 : SL_EUNAVAIL;
+	return rs->closing ? SL_EUNAVAIL : sl_rsub__psub_send(rs->ps, "SUBSCRIBE", channel, len);
 }
 
 int sl_rsub_unsubscribe(sl_rsub_t *rs, const char *channel, size_t len)
 {
-	if (!rs->sub.connected || rs->closing)
-		return SL_EUNAVAIL;
-	return redisAsyncCommand(rs->sub.ac, sub_cb, rs, "UNSUBSCRIBE %b", channel, len) == REDIS_OK ? 0
-												    : SL_EUNAVAIL;
+	return rs->closing ? SL_EUNAVAIL : sl_rsub__psub_send(rs->ps, "UNSUBSCRIBE", channel, len);
 }
 
 static void exists_cb(redisAsyncContext *ac, void *r, void *privdata)
@@ -343,32 +331,35 @@ int sl_rsub_exists(sl_rsub_t *rs, const char *key, sl_rsub_exists_cb cb, void *a
 	return 0;
 }
 
+static void psub_closed_cb(void *arg)
+{
+	sl_rsub_t *rs = arg;
+	rs->open_handles--;
+	maybe_done(rs);
+}
+
 void sl_rsub_close(sl_rsub_t *rs, void (*done)(void *arg), void *arg)
 {
 	rs->closing = true;
 	rs->done = done;
 	rs->done_arg = arg;
-	uv_close((uv_handle_t *)&rs->sub.retry, handle_closed_cb);
 	uv_close((uv_handle_t *)&rs->cmd.retry, handle_closed_cb);
 	uv_close((uv_handle_t *)&rs->tick, handle_closed_cb);
+	sl_rsub__psub_close(rs->ps, psub_closed_cb, rs);
 	/* Freeing fires pending callbacks with NULL and then disconnect_cb. */
-	if (rs->sub.ac) {
-		redisAsyncContext *ac = rs->sub.ac;
-		rs->sub.ac = NULL;
-		redisAsyncFree(ac);
-	}
 	if (rs->cmd.ac) {
 		redisAsyncContext *ac = rs->cmd.ac;
 		rs->cmd.ac = NULL;
 		redisAsyncFree(ac);
 	}
-	rs->sub.connected = rs->cmd.connected = false;
+	rs->cmd.connected = false;
 }
 
 void sl_rsub_free(sl_rsub_t *rs)
 {
 	if (!rs)
 		return;
+	sl_rsub__psub_free(rs->ps);
 	free(rs->host);
 	free(rs->password);
 	free(rs);

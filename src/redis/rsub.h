@@ -12,11 +12,15 @@
  * publisher subscribes its channels again. Lookups time out (the command
  * connection is then dropped and retried), so a hung Redis cannot hold a
  * client's handshake forever.
- * Why not redis/rconn.h: a connection in subscribe mode has different reply
- * semantics (pushed messages, no request/reply pairing, no per-command
- * timeout), and hiredis 0.14 loses a channel's callback when UNSUBSCRIBE and
- * SUBSCRIBE of the same channel overlap; this module owns both rules.
- * Hiredis is used only through its libuv adapter: nothing blocks the loop.
+ * Why not redis/rconn.h or hiredis for pub/sub: a connection in subscribe
+ * mode has different reply semantics (pushed messages, no request/reply
+ * pairing, no per-command timeout); hiredis 0.14 keeps per-channel callback
+ * state that gets out of step when many channels are unsubscribed and
+ * subscribed again around a reconnect (channels then wait forever for a
+ * confirmation it drops), and it allocates several objects per message. So
+ * the pub/sub connection speaks RESP2 itself (rsub_resp.c): zero-copy
+ * messages, big reads, a PING to detect a hung Redis. The lookup connection
+ * is hiredis through its libuv adapter. Nothing blocks the loop.
  * URL: redis://[:password@]host:port[/db] (AUTH on both, SELECT on commands).
  * Non-goals: Redis Cluster sharded pub/sub (SPEC "later"), RESP3 push.
  */

@@ -370,6 +370,12 @@ static void collect_cb(void *arg)
 {
 	pub_t *p = arg;
 	sl_metric_set(p->m_queued, (double)p->cctx.queued);
+	double n[4] = {0};
+	for (size_t i = 0; i < p->nbuckets; i++)
+		for (chan_t *ch = p->buckets[i]; ch; ch = ch->hnext)
+			n[ch->sub]++;
+	for (int k = 0; k < 4; k++)
+		sl_metric_set(p->m_state[k], n[k]);
 }
 
 void pub_close_all(pub_t *p)
@@ -396,7 +402,12 @@ void pub_chan_setup(pub_t *p)
 	p->sse_ping = sl_sse_ping_frame();
 	p->m_ws = sl_metric_gauge("sluice_publisher_connections", "kind=\"ws\"", "Open client connections.");
 	p->m_sse = sl_metric_gauge("sluice_publisher_connections", "kind=\"sse\"", "Open client connections.");
-	p->m_chans = sl_metric_gauge("sluice_publisher_channels", "", "Channels with a Redis subscription.");
+	p->m_chans = sl_metric_gauge("sluice_publisher_channels", "", "Channels held (clients, or a subscription in flight).");
+	static const char *const states[4] = {"state=\"none\"", "state=\"pending\"", "state=\"active\"",
+					      "state=\"leaving\""};
+	for (int k = 0; k < 4; k++)
+		p->m_state[k] = sl_metric_gauge("sluice_publisher_channels_by_state", states[k],
+						"Channels by Redis subscription state (none: waiting for Redis).");
 	p->m_in = sl_metric_counter("sluice_publisher_messages_in_total", "", "Messages received from Redis pub/sub.");
 	p->m_unrouted = sl_metric_counter("sluice_publisher_messages_unrouted_total", "",
 					  "Messages for a channel with no client here (dropped).");

@@ -79,6 +79,7 @@ struct pub {
 	sl_frame_t *ws_ping, *sse_ping;
 	/* metrics */
 	sl_metric_t *m_ws, *m_sse, *m_chans, *m_in, *m_queued, *m_maxq, *m_rejected, *m_resub, *m_unrouted;
+	sl_metric_t *m_state[4];
 };
 
 /* publisher_chan.c */
