@@ -2,8 +2,9 @@
 # install.d/restproxy.sh: what the REST proxy's tests and benchmark need
 # beyond the C build: Node.js with the seed's client, the npm package
 # kafka-rest 0.0.5 (plus random 2.2.0 for the seed's producer), installed
-# into .state/node/restproxy from tests/node/restproxy/package.json; and wrk
-# (Debian) for the benchmark.
+# into .state/node/restproxy from tests/node/restproxy/package.json; jq
+# (Debian), which the tests use to check JSON; and wrk (Debian) for the
+# benchmark.
 #
 # Run by scripts/install-deps.sh; idempotent and quiet when all is present.
 # Non-goals: global npm installs, anything not from Debian or npm.
@@ -15,6 +16,7 @@ missing=()
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v jq >/dev/null 2>&1 || missing+=(jq)
 if [ ${#missing[@]} -gt 0 ]; then
 	say "installing Debian packages: ${missing[*]} (REST proxy tests and benchmark)"
 	sudo_ apt-get update -qq

@@ -96,10 +96,21 @@ void sl_rp__respond_error(sl_http_req_t *req, int status, int error_code, const 
 	va_end(ap);
 	sl_rp_t *rp = sl_http_req_server_arg(req);
 	sl_metric_add(rp->m_errors, 1);
-	int i = sl_rp__negotiate(sl_http_req_header(req, "accept"), sl_rp_meta_types, sl_rp_meta_ntypes);
+	const char *accept = sl_http_req_header(req, "accept");
+	int i = sl_rp__negotiate(accept, sl_rp_meta_types, sl_rp_meta_ntypes);
+	char type[96] = "application/json";
+	if (i >= 0) {
+		snprintf(type, sizeof(type), "%s", sl_rp_meta_types[i]);
+	} else if (accept && !strncmp(accept, "application/vnd.kafka.", 22)) {
+		/* A records Accept (application/vnd.kafka.binary.v1+json): the error
+		 * comes in that type too, as Confluent's does. */
+		size_t n = strcspn(accept, ",; \t");
+		if (n < sizeof(type) && strspn(accept, "abcdefghijklmnopqrstuvwxyz0123456789./+-") >= n)
+			snprintf(type, sizeof(type), "%.*s", (int)n, accept);
+	}
 	sl_buf_t b = SL_BUF_INIT;
 	sl_rp__error_body(&b, error_code, msg);
-	sl_http_respond(req, status, i < 0 ? "application/json" : sl_rp_meta_types[i], b.data, b.len);
+	sl_http_respond(req, status, type, b.data, b.len);
 	sl_buf_free(&b);
 	sl_log_debug("restproxy_error", "status=%d error_code=%d", status, error_code);
 }

@@ -346,6 +346,12 @@ static void produce_meta_cb(sl_rp_t *rp, const char *err, void *arg)
 	for (size_t i = 0; t && !code && i < pr->recs.n; i++)
 		if (pr->recs.recs[i].partition >= t->partition_cnt)
 			code = SL_RP_E_PARTITION_NOT_FOUND;
+	if (code == SL_RP_E_PARTITION_NOT_FOUND && !pr->retried && sl_clock_mono_ms() - rp->md_at_ms > 200) {
+		/* Partitions may have been added since the snapshot. */
+		pr->retried = true;
+		sl_rp__meta_get(rp, 0, produce_meta_cb, pr);
+		return;
+	}
 	if (code) {
 		if (pr->req) {
 			sl_http_req_on_abort(pr->req, NULL, NULL);
