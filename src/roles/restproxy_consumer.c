@@ -514,8 +514,12 @@ static void close_after_cb(uv_work_t *w, int status)
 	close_job_t *job = sl_container_of(w, close_job_t, w);
 	sl_rp_inst_t *inst = job->inst;
 	sl_rp__work_done(inst->rp);
-	sl_log_info(inst->expired ? "consumer_expired" : "consumer_closed", "group=%s instance=%s err=%s",
-		    inst->group, inst->name, rd_kafka_err2name(job->err));
+	if (inst->expired)
+		sl_log_info("consumer_expired", "group=%s instance=%s err=%s", inst->group, inst->name,
+			    rd_kafka_err2name(job->err));
+	else
+		sl_log_info("consumer_closed", "group=%s instance=%s err=%s", inst->group, inst->name,
+			    rd_kafka_err2name(job->err));
 	free(job);
 	inst_free(inst);
 }
