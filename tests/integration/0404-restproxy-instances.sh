@@ -17,7 +17,7 @@ t=$(unique rpinst)
 ts=$(unique rpinst-empty)
 rp_topic "$t" 1
 rp_topic "$ts" 1
-rp_start --consumer-idle-timeout-ms 4000 --max-consumers 1000
+rp_start --consumer-idle-timeout-ms 6000 --max-consumers 1000
 metric() { curl -fsS "$RP_URL/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
 # ---- many instances at once ----
@@ -26,7 +26,10 @@ seq 1 $N | xargs -P 16 -I{} curl -sS -o /dev/null -w '%{http_code}\n' -X POST \
 	-H 'Content-Type: application/vnd.kafka.v2+json' -d '{"name":"i{}"}' "$RP_URL/consumers/$g" > /tmp/rp-codes.$$
 expect_eq "$N instances created" "$N x 200" "$(sort /tmp/rp-codes.$$ | uniq -c | awk '{print $1 " x " $2}')"
 rm -f /tmp/rp-codes.$$
-expect_eq "instances gauge" "$N" "$(metric sluice_restproxy_consumer_instances)"
+# Created, and none gone but by expiry (under ASan the first may already expire).
+expect_eq "instances created" "$N" "$(metric sluice_restproxy_consumer_instances_created_total)"
+expect_eq "instances open + expired" "$N" \
+	"$(( $(metric sluice_restproxy_consumer_instances) + $(metric sluice_restproxy_consumer_instances_expired_total) ))"
 
 # Twenty of them join groups of their own and read, so closing them leaves a group.
 rp_call POST "/topics/$t" '{"records":[{"value":"aGk="}]}' application/vnd.kafka.binary.v2+json
@@ -48,12 +51,12 @@ waiting() { [ "$(metric sluice_restproxy_reads_waiting)" = 1 ]; }
 wait_for 10 "the slow read to be waiting" waiting || fail "the slow read is not waiting"
 for path in /topics "/topics/$t" /brokers; do
 	ms=$(curl -sS -o /dev/null -w '%{time_total}' "$RP_URL$path" | awk '{printf "%d", $1 * 1000}')
-	[ "$ms" -lt 1000 ] || fail "GET $path took $ms ms while a read waits"
+	[ "$ms" -lt 2000 ] || fail "GET $path took $ms ms while a read waits"
 done
 ms=$(curl -sS -o /dev/null -w '%{time_total}' -X POST -H 'Content-Type: application/vnd.kafka.json.v2+json' \
 	-d '{"records":[{"value":1}]}' "$RP_URL/topics/$t" | awk '{printf "%d", $1 * 1000}')
-[ "$ms" -lt 1000 ] || fail "produce took $ms ms while a read waits"
-pass "metadata and produce answered in under a second while a long poll waits"
+[ "$ms" -lt 2000 ] || fail "produce took $ms ms while a read waits"
+pass "metadata and produce answered in under 2 s (the long poll waits 8 s)"
 wait "$slow"
 took=$(( ($(date +%s%N) - start) / 1000000 ))
 body=$(cat /tmp/rp-slow.$$); rm -f /tmp/rp-slow.$$
