@@ -47,7 +47,7 @@ static const sl_cfg_key_t restproxy_keys[] = {
 	 "upper bound on the timeout a records read may ask for"},
 	{"consumer-max-bytes", NULL, "SLUICE_RESTPROXY_CONSUMER_MAX_BYTES", SL_CFG_INT, "1048576", 1, 67108864,
 	 "records read size (key + value bytes) when the request gives no max_bytes"},
-	{"consumer-prefetch-kbytes", NULL, "SLUICE_RESTPROXY_CONSUMER_PREFETCH_KBYTES", SL_CFG_INT, "1024", 1, 2097151,
+	{"consumer-prefetch-kbytes", NULL, "SLUICE_RESTPROXY_CONSUMER_PREFETCH_KBYTES", SL_CFG_INT, "4096", 64, 2097151,
 	 "records each consumer instance fetches ahead of its reads (librdkafka queued.max.messages.kbytes)"},
 	{"max-consumers", NULL, "SLUICE_RESTPROXY_MAX_CONSUMERS", SL_CFG_INT, "1000", 1, 100000,
 	 "consumer instances open at once; more are refused (503, 50301)"},

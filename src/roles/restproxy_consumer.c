@@ -326,17 +326,20 @@ static rd_kafka_t *new_consumer(sl_rp_t *rp, sl_rp_inst_t *inst, const sl_rp_con
 	rc = rc ? rc : sl_kconf_set(conf, "enable.auto.offset.store", "false", &e);
 	rc = rc ? rc : sl_kconf_set(conf, "log.queue", "true", &e);
 	/* Many instances share one process: each one's prefetch is bounded
-	 * (librdkafka's default is 64 MiB per consumer). */
-	snprintf(num, sizeof(num), "%lld", (long long)sl_cfg_int(rp->cfg, "consumer-prefetch-kbytes"));
+	 * (librdkafka's default is 64 MiB per consumer), and fetched in small
+	 * pieces. librdkafka 2.0 stops fetching once the prefetch is full and
+	 * starts again only when its broker thread next wakes (up to 1 s), so
+	 * fetch responses of a quarter of the bound (a sixteenth per partition)
+	 * keep a fast reader from ever finding it full. */
+	long long pre = sl_cfg_int(rp->cfg, "consumer-prefetch-kbytes");
+	snprintf(num, sizeof(num), "%lld", pre);
 	rc = rc ? rc : sl_rp__conf_default(conf, rp->cfg, "queued.max.messages.kbytes", num, &e);
-	/* One fetch response never holds more than the prefetch bound either. */
-	snprintf(num, sizeof(num), "%lld", sl_cfg_int(rp->cfg, "consumer-prefetch-kbytes") * 1024 < 1048576
-						   ? 1048576LL
-						   : sl_cfg_int(rp->cfg, "consumer-prefetch-kbytes") * 1024);
+	snprintf(num, sizeof(num), "%lld", pre * 256 < 1048576 ? 1048576LL : pre * 256);
 	rc = rc ? rc : sl_rp__conf_default(conf, rp->cfg, "fetch.max.bytes", num, &e);
-	/* librdkafka 2.0 backs a fetcher off by this much when its prefetch is
-	 * full (newer versions have fetch.queue.backoff.ms); 500 ms default
-	 * would idle a fast reader half the time. */
+	snprintf(num, sizeof(num), "%lld", pre * 64 < 65536 ? 65536LL : pre * 64);
+	rc = rc ? rc : sl_rp__conf_default(conf, rp->cfg, "max.partition.fetch.bytes", num, &e);
+	/* The same version also backs a fetcher off by this much when its
+	 * prefetch is full (newer ones have fetch.queue.backoff.ms). */
 	rc = rc ? rc : sl_rp__conf_default(conf, rp->cfg, "fetch.error.backoff.ms", "20", &e);
 	if (!rc && cc->offset_reset[0])
 		rc = sl_kconf_set(conf, "auto.offset.reset", cc->offset_reset, &e);
