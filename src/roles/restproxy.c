@@ -55,6 +55,10 @@ static const sl_cfg_key_t restproxy_keys[] = {
 	 "blocking Kafka calls (metadata, commits, closes) queued to the thread pool at once"},
 	{"metadata-max-age-ms", NULL, "SLUICE_RESTPROXY_METADATA_MAX_AGE_MS", SL_CFG_INT, "30000", 100, 3600000,
 	 "reuse cluster metadata this long before asking the brokers again"},
+	{"producer-property", NULL, NULL, SL_CFG_LIST, NULL, 0, 0,
+	 "librdkafka property name=value for the shared producer only (repeat; -X goes to every client)"},
+	{"consumer-property", NULL, NULL, SL_CFG_LIST, NULL, 0, 0,
+	 "librdkafka property name=value for consumer instances only (repeat)"},
 	{"auto-create-topics", NULL, "SLUICE_RESTPROXY_AUTO_CREATE_TOPICS", SL_CFG_BOOL, "false", 0, 0,
 	 "let producing to an unknown topic create it (when the broker allows); otherwise 404/40401"},
 	{0},
@@ -398,7 +402,8 @@ static int restproxy_main(int argc, char **argv)
 	if (rp->md)
 		rd_kafka_metadata_destroy(rp->md);
 	sl_http_server_free(rp->srv);
-	sl_log_info("shutdown_done", "rc=%d", rc ? rc : (lc ? 1 : 0));
+	if (rc != 2) /* a configuration error is the one line already printed */
+		sl_log_info("shutdown_done", "rc=%d", rc ? rc : (lc ? 1 : 0));
 	free(rp);
 	sl_metrics_free_all();
 	sl_cfg_free(cfg);

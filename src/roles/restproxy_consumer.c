@@ -341,6 +341,7 @@ static rd_kafka_t *new_consumer(sl_rp_t *rp, sl_rp_inst_t *inst, const sl_rp_con
 	/* The same version also backs a fetcher off by this much when its
 	 * prefetch is full (newer ones have fetch.queue.backoff.ms). */
 	rc = rc ? rc : sl_rp__conf_default(conf, rp->cfg, "fetch.error.backoff.ms", "20", &e);
+	rc = rc ? rc : sl_rp__conf_list(conf, rp->cfg, "consumer-property", &e);
 	if (!rc && cc->offset_reset[0])
 		rc = sl_kconf_set(conf, "auto.offset.reset", cc->offset_reset, &e);
 	if (!rc && cc->auto_commit >= 0)

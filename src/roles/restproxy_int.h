@@ -236,6 +236,8 @@ void sl_rp__produce_purge(sl_rp_t *rp);
 void sl_rp__produce_abandon(sl_rp_t *rp);
 void sl_rp__produce_free_abandoned(sl_rp_t *rp);
 
+/* Apply the name=value items of a LIST setting (--producer-property). */
+int sl_rp__conf_list(rd_kafka_conf_t *conf, const sl_cfg_t *cfg, const char *key, sl_err_t *e);
 /* Set a librdkafka property unless the user passed it with -X kafka.<name>=. */
 int sl_rp__conf_default(rd_kafka_conf_t *conf, const sl_cfg_t *cfg, const char *name, const char *value,
 			sl_err_t *e);

@@ -203,6 +203,23 @@ static void prod_poll_cb(uv_poll_t *h, int status, int events)
 }
 
 /* Set a property unless the user passed it with -X kafka.<name>=. */
+int sl_rp__conf_list(rd_kafka_conf_t *conf, const sl_cfg_t *cfg, const char *key, sl_err_t *e)
+{
+	const char *const *items;
+	size_t n = sl_cfg_list(cfg, key, &items);
+	for (size_t i = 0; i < n; i++) {
+		const char *eq = strchr(items[i], '=');
+		if (!eq || eq == items[i])
+			return sl_err_set(e, SL_EINVAL, false, "--%s '%s': expected name=value", key, items[i]);
+		char name[256];
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - items[i]), items[i]);
+		int rc = sl_kconf_set(conf, name, eq + 1, e);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 int sl_rp__conf_default(rd_kafka_conf_t *conf, const sl_cfg_t *cfg, const char *name, const char *value,
 			sl_err_t *e)
 {
@@ -224,9 +241,18 @@ int sl_rp__produce_init(sl_rp_t *rp, char *err, size_t errlen)
 	    sl_rp__conf_default(conf, rp->cfg, "message.timeout.ms", tmo, &e) ||
 	    sl_rp__conf_default(conf, rp->cfg, "allow.auto.create.topics",
 			sl_cfg_bool(rp->cfg, "auto-create-topics") ? "true" : "false", &e) ||
-	    sl_kconf_set(conf, "log.queue", "true", &e)) {
+	    sl_kconf_set(conf, "log.queue", "true", &e) || sl_rp__conf_list(conf, rp->cfg, "producer-property", &e)) {
 		if (conf)
 			rd_kafka_conf_destroy(conf);
+		snprintf(err, errlen, "%s", e.msg);
+		return -1;
+	}
+	/* Check --consumer-property now, so a bad one is a start-up error. */
+	rd_kafka_conf_t *cconf = rd_kafka_conf_new();
+	int crc = sl_rp__conf_list(cconf, rp->cfg, "consumer-property", &e);
+	rd_kafka_conf_destroy(cconf);
+	if (crc) {
+		rd_kafka_conf_destroy(conf);
 		snprintf(err, errlen, "%s", e.msg);
 		return -1;
 	}

@@ -113,6 +113,15 @@ n=$(timeout 20 kcat -b "$SLUICE_KAFKA_BROKERS" -C -t "$t" -o beginning -e -q -f 
 expect_eq "bad requests wrote nothing" 0 "$n"
 rp_stop
 
+# Bad settings: one line naming the problem, exit 2, nothing started.
+for bad in "--consumer-property no.such.property=1" "--producer-property acks" "--port 70000" \
+	"--consumer-idle-timeout-ms x"; do
+	rc=0
+	out=$(timeout 20 "$SLUICE_BIN" rest-proxy $bad 2>&1) || rc=$?
+	[ "$rc" = 2 ] && [ "$(printf '%s\n' "$out" | grep -c .)" = 1 ] || fail "rest-proxy $bad: exit $rc, output: $out"
+	pass "rest-proxy $bad: exit 2, one line"
+done
+
 # A proxy whose broker is gone: not ready, and Kafka calls fail as retriable.
 dead=$(free_port)
 port=$(free_port)
