@@ -163,6 +163,7 @@ static void load_done(sl_reducer_t *r, sl_part_t *p)
 		return; /* the tick retries once Redis answers */
 	}
 	p->st = SL_PART_READY;
+	p->last_rx_ms = sl_clock_mono_ms();
 	r->loading--;
 	sl_metric_observe(r->m.load_ms, (double)(sl_clock_mono_ms() - p->load_started_ms));
 	sl_log_info("partition_loaded", "partition=%d markets=%zu channels=%zu held=%zu ms=%lld", (int)p->id,
@@ -536,10 +537,40 @@ static void commit_acked(sl_reducer_t *r)
 	rd_kafka_topic_partition_list_destroy(l);
 }
 
+/* A partition resumed right after its assignment can stay paused: with
+ * librdkafka 2.0.2 the resume sometimes loses the race with the fetcher
+ * start of a fresh incremental assignment (seen in 0303: one partition of
+ * a new owner never fetched). Resuming a partition that is not paused only
+ * refetches from the application's position, so every partition that is
+ * meant to run and has received nothing for 2 s is resumed again. */
+static void resume_idle(sl_reducer_t *r)
+{
+	if (r->redis_paused || r->stopping || r->ninflight >= r->max_inflight ||
+	    sl_rconn_pending(r->rc) > r->max_pending)
+		return; /* not polling on purpose (backpressure): nothing is stalled */
+	int64_t now = sl_clock_mono_ms();
+	rd_kafka_topic_partition_list_t *l = NULL;
+	for (int32_t i = 0; i < r->nparts; i++) {
+		sl_part_t *p = r->parts[i];
+		if (!p || p->st != SL_PART_READY || now - p->last_rx_ms < 2000)
+			continue;
+		if (!l)
+			l = rd_kafka_topic_partition_list_new(r->nparts);
+		rd_kafka_topic_partition_list_add(l, r->data_topic, i);
+		p->last_rx_ms = now;
+	}
+	if (l) {
+		rd_kafka_resume_partitions(r->rk, l);
+		sl_log_debug("partitions_resumed_idle", "count=%d", l->cnt);
+		rd_kafka_topic_partition_list_destroy(l);
+	}
+}
+
 /* The 100 ms tick: whatever waits for a condition is retried here. */
 void sl_reducer__tick(sl_reducer_t *r)
 {
 	commit_acked(r);
+	resume_idle(r);
 	maybe_start(r);
 	if (r->retry_head || r->redis_paused)
 		redis_recover(r);

@@ -603,6 +603,7 @@ void sl_reducer__turn(sl_reducer_t *r)
 	bool busy = r->ninflight >= r->max_inflight || sl_rconn_pending(r->rc) > r->max_pending;
 	bool more = false;
 	sl_batch_t *b = NULL;
+	int64_t now = sl_clock_mono_ms();
 	for (int n = 0; !busy && n < r->max_batch; n++) {
 		rd_kafka_message_t *rkm = rd_kafka_consumer_poll(r->rk, 0);
 		if (!rkm)
@@ -616,6 +617,8 @@ void sl_reducer__turn(sl_reducer_t *r)
 			continue;
 		}
 		sl_part_t *p = sl_reducer__part(r, rkm->partition);
+		if (p)
+			p->last_rx_ms = now;
 		if (p && p->st == SL_PART_LOADING) {
 			if (p->nheld == p->capheld) {
 				p->capheld = p->capheld ? p->capheld * 2 : 64;

@@ -65,6 +65,7 @@ typedef struct sl_part {
 	rd_kafka_message_t **held; /* records that arrived while loading */
 	size_t nheld, capheld;
 	int64_t load_started_ms;
+	int64_t last_rx_ms;    /* last record received, or when it became ready */
 } sl_part_t;
 
 /* ---- batches (reducer_batch.c) ---- */

@@ -43,7 +43,10 @@ def system_up(name, reducers=2, feed_args=None, extra_env=None):
 
 
 def system_down(name):
-    rc, _ = sh("it_system_down %s" % name, timeout=120)
+    """Stop every role; the logs are kept when the test is failing (called
+    from a `finally` while an exception, e.g. fail()'s SystemExit, is in flight)."""
+    keep = "IT_KEEP_LOGS=1 " if sys.exc_info()[0] is not None else ""
+    rc, _ = sh("%sit_system_down %s" % (keep, name), timeout=120)
     return rc
 
 
