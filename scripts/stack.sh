@@ -14,6 +14,9 @@
 # SLUICE_KAFKA_BROKERS and SLUICE_REDIS_URL for the roles and tests.
 # Ports default to 9092 and 6379; a 3-node stack uses P, P+1, P+2 for brokers.
 # Controller ports are picked free at first start and then kept.
+# Redis gets a larger pub/sub output buffer than its default (32 MB hard,
+# 8 MB for 60 s): a publisher that falls behind for a moment under a burst
+# should be given time to catch up, not be disconnected (docs/operations.md).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -114,7 +117,7 @@ up() {
 	if ! pid_alive "$dir/redis/pid"; then
 		redis-server --port "$rport" --bind 127.0.0.1 --dir "$dir/redis" --appendonly yes \
 			--save "" --daemonize yes --pidfile "$dir/redis/pid" --logfile "$dir/redis/redis.log" \
-			--maxclients 20000 >/dev/null \
+			--maxclients 20000 --client-output-buffer-limit "pubsub 256mb 128mb 60" >/dev/null \
 			|| die "redis: redis-server failed to start"
 	fi
 	for i in $(seq 1 "$brokers"); do start_kafka_node "$i"; done
