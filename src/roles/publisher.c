@@ -300,7 +300,17 @@ static int publisher_main(int argc, char **argv)
 	const char *const *murls;
 	size_t nmurls = sl_cfg_list(cfg, "metrics-urls", &murls);
 	for (size_t i = 0; i < nmurls; i++) {
-		if (!strchr(murls[i], '=')) {
+		bool bad = false;
+		for (const char *s = murls[i]; *s;) {
+			size_t n = strcspn(s, ",");
+			const char *eq = memchr(s, '=', n);
+			if (!eq || eq == s)
+				bad = true;
+			s += n;
+			if (*s == ',')
+				s++;
+		}
+		if (bad || !murls[i][0]) {
 			fprintf(stderr, "sluice publisher: metrics-urls item '%s' is not name=url\n", murls[i]);
 			free(root);
 			free(p);

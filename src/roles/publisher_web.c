@@ -100,15 +100,22 @@ web_t *pub_web_load(const char *root, const char *api_url, const char *const *me
 	sl_buf_puts(&b, "{\"api_url\":");
 	sl_buf_json_str(&b, api_url, strlen(api_url));
 	sl_buf_puts(&b, ",\"metrics\":{");
+	/* Items come from repeated flags or one comma-separated list. */
 	for (size_t i = 0; i < nmetrics; i++) {
-		const char *eq = strchr(metrics[i], '=');
-		if (!eq)
-			continue;
-		if (b.data[b.len - 1] != '{')
-			sl_buf_putc(&b, ',');
-		sl_buf_json_str(&b, metrics[i], (size_t)(eq - metrics[i]));
-		sl_buf_putc(&b, ':');
-		sl_buf_json_str(&b, eq + 1, strlen(eq + 1));
+		for (const char *s = metrics[i]; *s;) {
+			size_t n = strcspn(s, ",");
+			const char *eq = memchr(s, '=', n);
+			if (eq && eq > s) {
+				if (b.data[b.len - 1] != '{')
+					sl_buf_putc(&b, ',');
+				sl_buf_json_str(&b, s, (size_t)(eq - s));
+				sl_buf_putc(&b, ':');
+				sl_buf_json_str(&b, eq + 1, (size_t)(s + n - eq - 1));
+			}
+			s += n;
+			if (*s == ',')
+				s++;
+		}
 	}
 	sl_buf_puts(&b, "}}");
 	size_t len;

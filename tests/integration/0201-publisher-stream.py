@@ -14,8 +14,24 @@ if os.environ.get("SLUICE_REDIS_URL"):
 else:
     own = redis = OwnRedis(tempfile.mkdtemp(prefix="sluice-0201-"))
 prefix = "t0201-%d:" % os.getpid()
-pub = Publisher(redis, prefix)
+webroot = tempfile.mkdtemp(prefix="sluice-0201-web-")
+os.makedirs(os.path.join(webroot, "js"))
+open(os.path.join(webroot, "index.html"), "w").write("<!doctype html><title>sluice</title>")
+open(os.path.join(webroot, "js", "app.mjs"), "w").write("export const x = 1;\n")
+pub = Publisher(redis, prefix, "--web-root", webroot, "--api-url", "http://api.example:8080",
+                "--metrics-urls", "api=http://api.example:8080/metrics,publisher=http://p:8090/metrics")
 try:
+    # The dashboard's files and its /config.json.
+    st, body = pub.get("/")
+    expect_eq("GET / serves index.html", (200, b"<!doctype html><title>sluice</title>"), (st, body))
+    st, body = pub.get("/js/app.mjs")
+    expect_eq("GET a nested module", (200, b"export const x = 1;\n"), (st, body))
+    expect_eq("no path escapes the web root", 404, pub.get("/../../etc/passwd")[0])
+    expect_eq("hidden files are not served", 404, pub.get("/.git/config")[0])
+    st, body = pub.get("/config.json")
+    expect_eq("/config.json", {"api_url": "http://api.example:8080",
+                               "metrics": {"api": "http://api.example:8080/metrics", "publisher": "http://p:8090/metrics"}},
+              json.loads(body))
     # Unknown channel: 404 JSON, no upgrade, for both wire formats.
     ws = WS(pub.port, "/v1/stream/%s" % "0b7c1d2e-0000-4000-8000-000000000000")
     expect_eq("unknown channel: 404 before upgrade", 404, ws.status)

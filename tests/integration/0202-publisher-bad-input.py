@@ -6,7 +6,7 @@ huge headers (431), and on an open WebSocket: an unmasked client frame
 Control frames work: ping gets its pong, a client close gets the close
 reply. After all that the publisher still serves a good client and exits
 cleanly."""
-import json, os, sys, tempfile
+import json, os, subprocess, sys, tempfile
 sys.path.insert(0, os.path.dirname(__file__))
 from publib import *
 
@@ -100,6 +100,15 @@ try:
     ok("rejections counted in /metrics (%d)" % rej)
     pub.stop()
     ok("clean exit")
+    # Bad settings: one line naming the problem, exit 2, nothing started.
+    for args, word in [(["--metrics-urls", "api"], "metrics-urls"), (["--queue-soft-limit", "0"], "queue-soft-limit"),
+                       (["--redis-url", "http://127.0.0.1:1"], "redis-url"), (["--port", "x"], "port"),
+                       (["--no-such-flag"], "no-such-flag")]:
+        p = subprocess.run([BIN, "publisher"] + args, capture_output=True, text=True, timeout=20)
+        lines = [l for l in p.stderr.splitlines() if l.strip()]
+        if p.returncode != 2 or len(lines) != 1 or word not in lines[0]:
+            fail("bad setting %r: exit %d, stderr %r" % (args, p.returncode, p.stderr))
+        ok("bad setting %s: exit 2 with one line" % " ".join(args))
 finally:
     if pub.proc.poll() is None:
         pub.proc.kill()
