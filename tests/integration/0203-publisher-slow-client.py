@@ -15,7 +15,7 @@ if os.environ.get("SLUICE_REDIS_URL"):
 else:
     own = redis = OwnRedis(tempfile.mkdtemp(prefix="sluice-0203-"))
 prefix = "t0203-%d:" % os.getpid()
-pub = Publisher(redis, prefix, "--queue-soft-limit", "16", "--queue-hard-limit", "64", "--slow-client-timeout-ms", "1500")
+pub = Publisher(redis, prefix, "--queue-soft-limit", "512", "--queue-hard-limit", "2048", "--slow-client-timeout-ms", "1500")
 
 
 def publish_many(cid, msgs):
@@ -81,7 +81,7 @@ try:
     expect_eq("second slow client subscribed", "subscribed", slow2.message()["type"])
     before = pub.metric("sluice_publisher_slow_clients_closed_total")
     snaps = ['{"type":"snapshot","markets":[{"market":"m-%04d","value":"%s","offset":%d,"partition":0,"ts":1}]}' % (i, pad, i)
-             for i in range(3000)]
+             for i in range(6000)]
     publish_many(cid2, snaps)
     wait_for("hard-limit eviction", lambda: pub.metric("sluice_publisher_slow_clients_closed_total") >= before + 1, 10)
     ok("client closed at the hard limit")

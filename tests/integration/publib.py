@@ -246,7 +246,7 @@ class WS:
             try:
                 op, p = self.frame()
             except socket.timeout:
-                raise TimeoutError("no message within %.0fs" % timeout)
+                raise TimeoutError("no message within %.0fs" % (timeout or self.sock.gettimeout() or 0))
             if op == 0x9:
                 self.send(0xA, p)
                 continue
