@@ -16,7 +16,10 @@ from pllib import *
 
 name = "pl0301-%d" % os.getpid()
 MARKETS = 40
-system_up(name, reducers=2)
+# A reader that falls behind a burst would see the publisher conflate
+# updates (its feature, tested by 0203); this test wants every record.
+system_up(name, reducers=2, extra_env={"SLUICE_PUBLISHER_QUEUE_SOFT_LIMIT": "100000",
+                                       "SLUICE_PUBLISHER_QUEUE_HARD_LIMIT": "200000"})
 streams = {}
 try:
     reducers = os.environ["SLUICE_REDUCER_URLS"].split()
