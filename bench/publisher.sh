@@ -10,15 +10,16 @@
 #                     (~100,000 messages/s delivered); median of BENCH_RUNS
 #   shared-channels   the same clients on 100 shared channels: each Redis
 #                     message is one shared frame written to ~100 sockets
-#   saturation        sportsbook-shape with the update rate raised step by
-#                     step until p99 passes 100 ms; the best delivered rate
-#                     with p99 under 100 ms is reported
+#   saturation        sportsbook-shape at each rate of a ladder (every step
+#                     runs: on a shared machine one noisy step must not end
+#                     the ladder); the best delivered rate with p99 under
+#                     100 ms, and the best at any latency, are reported
 # Per run: delivered messages/s, latency p50/p99/p99.9 (update ts -> read by
 # the client), lost and duplicated messages, publisher CPU seconds and
 # messages per CPU-second, publisher RSS per idle connection (KiB), peak RSS,
 # Redis CPU. Appends a markdown table to bench/results/publisher.md.
 # Knobs (env): BENCH_CLIENTS (10000), BENCH_RATE (2000), BENCH_DURATION (15),
-# BENCH_RUNS (3), BENCH_SAT_RATES ("2000 4000 6000 8000 12000 16000").
+# BENCH_RUNS (3), BENCH_SAT_RATES ("500 1000 2000 3000 4000 6000").
 # Never fails on a number; exits non-zero only when it could not run.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,7 +30,7 @@ clients=${BENCH_CLIENTS:-10000}
 rate=${BENCH_RATE:-2000}
 dur=${BENCH_DURATION:-15}
 runs=${BENCH_RUNS:-3}
-sat_rates=${BENCH_SAT_RATES:-"2000 4000 6000 8000 12000 16000"}
+sat_rates=${BENCH_SAT_RATES:-"500 1000 2000 3000 4000 6000"}
 markets=1000
 per=5
 bin=build/sluice
@@ -117,8 +118,6 @@ sat=()
 for r in $sat_rates; do
 	j=$(run saturation "$r" 8 0) || break
 	echo "$j" >&2; sat+=("$j")
-	p99=$(field "$j" p99)
-	python3 -c "import sys; sys.exit(0 if 0 < float(sys.argv[1]) <= 100 else 1)" "$p99" || break
 done
 
 cmd="bench/run-all.sh publisher"
@@ -142,6 +141,8 @@ ok = [s for s in sat if 0 < s["p99"] <= 100]
 best = max(ok, key=lambda s: s["delivered"]) if ok else None
 print("\nSaturation: highest delivered rate with p99 <= 100 ms: %s msg/s%s." % (
     round(best["delivered"]) if best else "n/a", " (at %d updates/s, p99 %.1f ms)" % (best["rate"], best["p99"]) if best else ""))
+peak = max([med("delivered")] + [s["delivered"] for s in sat])
+print("Highest delivered rate at any latency: %d msg/s." % round(peak))
 print("Side by side: shared channels deliver %.1fx the messages per publisher CPU-second of one channel per client." % (
     shared["msgs_per_cpu_s"] / max(1, med("msgs_per_cpu_s"))))
 PY

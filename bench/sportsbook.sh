@@ -11,11 +11,12 @@
 # are delivered. Reported: records consumed/s by the reducers, messages
 # delivered/s to clients, end-to-end latency p50/p99/p99.9 (Kafka record
 # timestamp -> read by the client), lost and duplicated messages, CPU
-# seconds and peak RSS of every process. Then a saturation run raises the
-# feed rate step by step until p99 passes 100 ms and reports the highest
-# delivered rate sustained under it. Appends to bench/results/sportsbook.md.
+# seconds and peak RSS of every process. Then a saturation ladder runs the
+# feed at each rate of BENCH_SAT_RATES (every step runs: on a shared machine
+# one noisy step must not end it) and reports the highest delivered rate
+# with p99 under 100 ms, and the highest at any latency. Appends to bench/results/sportsbook.md.
 # Knobs (env): BENCH_CLIENTS (10000), BENCH_MARKETS (1000), BENCH_RATE
-# (2000), BENCH_DURATION (20), BENCH_SAT_RATES ("4000 6000 8000 12000").
+# (2000), BENCH_DURATION (20), BENCH_SAT_RATES ("500 1000 3000 4000 6000").
 # Never fails on a number; exits non-zero only when it could not run.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,7 +27,7 @@ clients=${BENCH_CLIENTS:-10000}
 markets=${BENCH_MARKETS:-1000}
 rate=${BENCH_RATE:-2000}
 dur=${BENCH_DURATION:-20}
-sat_rates=${BENCH_SAT_RATES:-"4000 6000 8000 12000"}
+sat_rates=${BENCH_SAT_RATES:-"500 1000 3000 4000 6000"}
 per=5
 bin=$root/build/sluice
 load=$root/build/bench/ws-load
@@ -141,7 +142,7 @@ sat=()
 for r in $sat_rates; do
 	j=$(one "$r" 10) || break
 	echo "$j" >&2; sat+=("$j")
-	python3 -c "import json,sys; j=json.loads(sys.argv[1]); sys.exit(0 if j['subscribed'] and j['p99'] <= 100 else 1)" "$j" || break
+	python3 -c "import json,sys; j=json.loads(sys.argv[1]); sys.exit(0 if j['subscribed'] else 1)" "$j" || break
 done
 python3 - "$(git rev-parse --short HEAD 2>/dev/null)" "$(cut -d' ' -f1-3 /proc/loadavg)" "$main" "${sat[@]}" <<'PY' | tee -a bench/results/sportsbook.md
 import json, sys, time
@@ -159,6 +160,9 @@ for n, p in main["procs"].items():
     print("| %s | %s | %s |" % (n, p["cpu_s"], p["peak_rss_mb"]))
 ok = [s for s in [main] + sat if s["p99"] <= 100 and s["subscribed"]]
 best = max(ok, key=lambda s: s["delivered"]) if ok else None
-print("\nSaturation: highest delivered rate with p99 <= 100 ms: %s." % (
+peak = max([main] + sat, key=lambda s: s["delivered"])
+print("\nHighest delivered rate at any latency: %d msg/s (feed %d upd/s, p99 %.0f ms, lost %d)." % (
+    peak["delivered"], peak["rate"], peak["p99"], peak["lost"]))
+print("Saturation: highest delivered rate with p99 <= 100 ms: %s." % (
     "%d msg/s (feed %d upd/s, p99 %.1f ms)" % (best["delivered"], best["rate"], best["p99"]) if best else "none (p99 over 100 ms at every rate)"))
 PY
