@@ -47,6 +47,27 @@ try:
         expect_eq("stream continues (sse)", [2, 3], [sse.event()["offset"] for _ in range(2)])
     resub = pub.metric("sluice_publisher_redis_resubscribes_total")
     expect_eq("resubscribe counted", 1.0, resub)
+
+    # A Redis that hangs (SIGSTOP) rather than closing: the pub/sub
+    # connection PINGs after 5 s of silence, drops it after the 2 s timeout,
+    # and recovers by itself once Redis answers again.
+    import signal as _sig
+    redis.proc.send_signal(_sig.SIGSTOP)
+    try:
+        def timed_out():
+            with open(pub.log.name) as f:
+                return "ev=redis_timeout conn=pubsub" in f.read()
+        wait_for("the publisher to notice the hung Redis", timed_out, 20)
+        ok("hung Redis detected by PING (redis_timeout logged)")
+    finally:
+        redis.proc.send_signal(_sig.SIGCONT)
+    wait_for("/readyz 200 after Redis answers again", lambda: pub.get("/readyz")[0] == 200, 20)
+    for cid, ws, sse in clients:
+        expect_eq("ws told it resumed again", "subscribed", ws.message(timeout=20)["type"])
+        expect_eq("sse told it resumed again", "subscribed", sse.event()["type"])
+        publish(redis, prefix, cid, update("m-0001", 4))
+        expect_eq("stream continues after the hang (ws)", 4, ws.message(timeout=20)["offset"])
+        expect_eq("stream continues after the hang (sse)", 4, sse.event()["offset"])
     pub.stop()
     ok("clean exit")
 finally:
