@@ -46,7 +46,11 @@ load_layout() {
 }
 
 kafka_ready() { # all brokers visible in metadata from the first one
-	local out
+	local out i
+	# A broker that died (port taken, bad config) will never answer: stop waiting.
+	for i in $(seq 1 "$brokers"); do
+		pid_alive "$dir/kafka-$i/pid" || { kafka_dead=$i; return 0; }
+	done
 	out=$(timeout 10 kcat -b "127.0.0.1:$kport" -L -m 5 2>/dev/null) || return 1
 	local n
 	n=$(printf '%s\n' "$out" | sed -n 's/^ *\([0-9]*\) brokers:.*/\1/p' | head -1)
@@ -126,7 +130,9 @@ up() {
 		|| { tail -15 "$dir/redis/redis.log" >&2; die "redis did not become ready on port $rport"; }
 	# JVMs start slowly on a loaded 2-core machine; three of them at once more so.
 	local kafka_wait=${SLUICE_KAFKA_WAIT:-$((60 + 60 * brokers))}
-	if ! wait_for "$kafka_wait" "kafka on port $kport" kafka_ready; then
+	kafka_dead=""
+	if ! wait_for "$kafka_wait" "kafka on port $kport" kafka_ready || [ -n "$kafka_dead" ]; then
+		[ -n "$kafka_dead" ] && say "kafka node $kafka_dead exited during start-up"
 		for i in $(seq 1 "$brokers"); do
 			say "--- tail of $dir/kafka-$i/kafka.log"; tail -15 "$dir/kafka-$i/kafka.log" >&2 || true
 		done
