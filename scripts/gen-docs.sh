@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-docs}
 mkdir -p "$out"
-build/sluice config docs > "$out/config.md"
+"${SLUICE_RELEASE_BIN:-build/sluice}" config docs > "$out/config.md"
 python3 - "$out" <<'PY'
 import re, sys, pathlib
 out = pathlib.Path(sys.argv[1])
