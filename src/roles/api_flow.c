@@ -318,6 +318,21 @@ static void issue_create(sl_api_op_t *op)
 	sl_buf_free(&n);
 }
 
+/* Answer 200 with the channel and its markets, the body of GET and of a subscribe. */
+static void finish_with_channel(sl_api_op_t *op)
+{
+	sl_buf_t b = SL_BUF_INIT;
+	sl_buf_printf(&b, "{\"channel\":\"%s\",\"markets\":[", op->id);
+	for (size_t i = 0; i < op->nmarkets; i++) {
+		if (i)
+			sl_buf_putc(&b, ',');
+		sl_buf_json_str(&b, op->markets[i], strlen(op->markets[i]));
+	}
+	sl_buf_puts(&b, "]}");
+	sl_api__finish(op, 200, b.data);
+	sl_buf_free(&b);
+}
+
 /* ---- subscriptions ---- */
 static void sub_produced(sl_api_op_t *op)
 {
@@ -329,16 +344,7 @@ static void sub_produced(sl_api_op_t *op)
 		sl_api__finish(op, 204, NULL);
 		return;
 	}
-	sl_buf_t b = SL_BUF_INIT;
-	sl_buf_printf(&b, "{\"channel\":\"%s\",\"markets\":[", op->id);
-	for (size_t i = 0; i < op->nmarkets; i++) {
-		if (i)
-			sl_buf_putc(&b, ',');
-		sl_buf_json_str(&b, op->markets[i], strlen(op->markets[i]));
-	}
-	sl_buf_puts(&b, "]}");
-	sl_api__finish(op, 200, b.data);
-	sl_buf_free(&b);
+	finish_with_channel(op);
 }
 
 /* Subscribe or unsubscribe in one atomic step that also checks the channel
@@ -472,16 +478,7 @@ static void channel_read(sl_api_op_t *op)
 		sl_api__fail(op, 404, "unknown_channel", "no such channel");
 		return;
 	}
-	sl_buf_t b = SL_BUF_INIT;
-	sl_buf_printf(&b, "{\"channel\":\"%s\",\"markets\":[", op->id);
-	for (size_t i = 0; i < op->nmarkets; i++) {
-		if (i)
-			sl_buf_putc(&b, ',');
-		sl_buf_json_str(&b, op->markets[i], strlen(op->markets[i]));
-	}
-	sl_buf_puts(&b, "]}");
-	sl_api__finish(op, 200, b.data);
-	sl_buf_free(&b);
+	finish_with_channel(op);
 }
 
 static void delete_written(sl_api_op_t *op)
