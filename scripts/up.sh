@@ -41,13 +41,9 @@ set -a; . "$SLUICE_STATE/stack/stack.env"; set +a
 "$bin" topics --create --if-not-exists --topic "${SLUICE_COMMAND_TOPIC:-stream-commands}" --partitions 1 \
 	--replication-factor 1 >/dev/null
 
-# A role still being written exits 2 at once with "not built yet"; skip it.
-built() { ! "$bin" "$1" --help 2>&1 | grep -q "not built yet"; }
-
 started=()
 start_role() { # name port role args...
 	local name=$1 port=$2 role=$3; shift 3
-	if ! built "$role"; then say "skipping $name: not built yet"; return 0; fi
 	setsid "$bin" "$role" --port "$port" "$@" > "$run/$name.log" 2>&1 < /dev/null &
 	echo $! > "$run/$name.pid"
 	started+=("$name:$port")
