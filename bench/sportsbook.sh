@@ -32,9 +32,6 @@ per=5
 bin=$root/build/sluice
 load=$root/build/bench/ws-load
 [ -x "$bin" ] && [ -x "$load" ] || { echo "sportsbook.sh: run make all benches first" >&2; exit 1; }
-for r in feed api reducer; do
-	"$bin" "$r" --help 2>&1 | grep -q "not built yet" && { echo "sportsbook.sh: sluice $r is not built yet" >&2; exit 1; }
-done
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 [ "$(ulimit -n)" -ge $((clients + 200)) ] || { echo "sportsbook.sh: need $((clients + 200)) open files" >&2; exit 1; }
 

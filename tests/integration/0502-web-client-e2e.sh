@@ -8,11 +8,6 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_require_stack
-for role in api reducer publisher; do
-	if "$SLUICE_BIN" "$role" --help 2>&1 | grep -q "not built yet"; then
-		echo "skip: sluice $role is not built yet"; exit 77
-	fi
-done
 command -v kcat >/dev/null || fail "kcat is missing (scripts/install-deps.sh installs it)"
 # --experimental-websocket: Node 20's WebSocket client, for the WebSocket half.
 exec timeout 300 node --experimental-websocket "$IT_ROOT/tests/node/web/e2e-client.mjs"

@@ -61,16 +61,6 @@ function run(cmd, args, opts = {}) {
 	});
 }
 
-/** Is this role still a placeholder ("not built yet")? */
-export async function roleBuilt(bin, role) {
-	try {
-		const out = await run(bin, [role, '--help']);
-		return !/not built yet/.test(out);
-	} catch (e) {
-		return !/not built yet/.test(e.message);
-	}
-}
-
 export class System {
 	constructor(name) {
 		this.name = name;
