@@ -14,7 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 PKGS=(build-essential pkg-config librdkafka-dev libhiredis-dev libuv1-dev
       libhttp-parser-dev libwslay-dev libjansson-dev libssl-dev libcmocka-dev
       redis-server redis-tools kcat default-jre-headless maven curl procps
-      python3 valgrind)
+      python3 python3-pip valgrind)
 
 missing=()
 for p in "${PKGS[@]}"; do
