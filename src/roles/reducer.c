@@ -10,9 +10,10 @@
  *    reducer reads every command).
  * Start-up order (SPEC 2, no command may fall in a gap): read the command
  * topic's end offsets (thread pool), then subscribe the data topic; each
- * assigned partition is paused, its subscriptions and states loaded from
- * Redis in two pipelined commands (SMEMBERS + HGETALL, whatever the number
- * of markets), then resumed; commands are applied only while no partition
+ * assigned partition has its subscriptions and states loaded from Redis in
+ * two pipelined commands (SMEMBERS + HGETALL, whatever the number of
+ * markets) while its records are held (not paused: see
+ * sl_reducer__pause_part); commands are applied only while no partition
  * is loading, from those end offsets on.
  * Both consumers are polled with timeout 0, woken by
  * rd_kafka_queue_io_event_enable writing to a pipe that a uv_poll watches.
@@ -135,8 +136,18 @@ static sl_part_t *part_new(sl_reducer_t *r, int32_t id)
 	return p;
 }
 
-static void pause_or_resume(sl_reducer_t *r, int32_t id, bool pause)
+/* Pause or resume one partition, remembering it: a partition is resumed only
+ * when this process paused it. librdkafka 2.0.2 handles a resume of a
+ * partition that is not paused as a new fetch barrier: the records already
+ * fetched and waiting in the consumer queue are dropped as outdated while
+ * the fetcher goes on after them, so they are never delivered (fixed
+ * upstream in 2.1: "avoid bumping its version"). */
+void sl_reducer__pause_part(sl_reducer_t *r, int32_t id, bool pause)
 {
+	sl_part_t *p = sl_reducer__part(r, id);
+	if (!p || p->paused == pause)
+		return;
+	p->paused = pause;
 	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
 	rd_kafka_topic_partition_list_add(l, r->data_topic, id);
 	if (pause)
@@ -163,7 +174,6 @@ static void load_done(sl_reducer_t *r, sl_part_t *p)
 		return; /* the tick retries once Redis answers */
 	}
 	p->st = SL_PART_READY;
-	p->last_rx_ms = sl_clock_mono_ms();
 	r->loading--;
 	sl_metric_observe(r->m.load_ms, (double)(sl_clock_mono_ms() - p->load_started_ms));
 	sl_log_info("partition_loaded", "partition=%d markets=%zu channels=%zu held=%zu ms=%lld", (int)p->id,
@@ -178,7 +188,7 @@ static void load_done(sl_reducer_t *r, sl_part_t *p)
 	p->nheld = 0;
 	sl_reducer__send(r, b);
 	if (!r->redis_paused && !r->stopping)
-		pause_or_resume(r, p->id, false);
+		sl_reducer__pause_part(r, p->id, false);
 	sl_reducer__schedule(r);
 }
 
@@ -335,6 +345,11 @@ void sl_reducer__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_
 	}
 	char list[256];
 	list_str(parts, list, sizeof(list));
+	/* A rebalance is under way: the join state from older statistics says
+	 * nothing about it (shutdown waits for newer ones, see stop_progress). */
+	r->join_state_fresh = false;
+	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
+		r->assigned_once = true;
 	if (r->stopping && err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		/* Shutting down: take the partitions so the rebalance completes
 		 * (see stop_progress), but keep them paused and unloaded; the
@@ -345,8 +360,10 @@ void sl_reducer__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_
 	} else if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		for (int i = 0; i < parts->cnt; i++)
 			part_new(r, parts->elems[i].partition);
+		/* Not paused while loading (see sl_reducer__pause_part): what
+		 * arrives meanwhile is held, and past --max-batch held records the
+		 * partition is paused at the position the application reached. */
 		e = rd_kafka_incremental_assign(rk, parts);
-		rd_kafka_pause_partitions(rk, parts);
 		sl_log_info("partitions_assigned", "partitions=%s", list);
 		for (int i = 0; i < parts->cnt; i++)
 			start_load(r, sl_reducer__part(r, parts->elems[i].partition));
@@ -363,7 +380,8 @@ void sl_reducer__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_
 			if (p)
 				p->st = SL_PART_REVOKING;
 		}
-		rd_kafka_pause_partitions(rk, parts);
+		for (int i = 0; i < parts->cnt; i++)
+			sl_reducer__pause_part(r, parts->elems[i].partition, true);
 		r->revoking = rd_kafka_topic_partition_list_copy(parts);
 		r->revoke_deadline_ms = sl_clock_mono_ms() + r->drain_ms;
 		sl_log_info("partitions_revoking", "partitions=%s", list);
@@ -393,8 +411,10 @@ int sl_reducer__stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 	sl_reducer_t *r = opaque;
 	json_t *j = json_loadb(json, len, 0, NULL);
 	const char *js = json_string_value(json_object_get(json_object_get(j, "cgrp"), "join_state"));
-	if (js)
+	if (js) {
 		snprintf(r->join_state, sizeof(r->join_state), "%s", js);
+		r->join_state_fresh = true;
+	}
 	json_decref(j);
 	return 0;
 }
@@ -405,11 +425,8 @@ void sl_reducer__redis_failed(sl_reducer_t *r)
 	if (r->redis_paused)
 		return;
 	r->redis_paused = true;
-	rd_kafka_topic_partition_list_t *l = NULL;
-	if (!rd_kafka_assignment(r->rk, &l) && l) {
-		rd_kafka_pause_partitions(r->rk, l);
-		rd_kafka_topic_partition_list_destroy(l);
-	}
+	for (int32_t i = 0; i < r->nparts; i++)
+		sl_reducer__pause_part(r, i, true);
 	sl_log_warn("consumption_paused", "reason=redis_unavailable");
 }
 
@@ -428,7 +445,7 @@ static void redis_recover(sl_reducer_t *r)
 		r->redis_paused = false;
 		for (int32_t i = 0; i < r->nparts; i++)
 			if (r->parts[i] && r->parts[i]->st == SL_PART_READY)
-				pause_or_resume(r, i, false);
+				sl_reducer__pause_part(r, i, false);
 		sl_log_info("consumption_resumed", "reason=redis_available");
 	}
 }
@@ -537,40 +554,10 @@ static void commit_acked(sl_reducer_t *r)
 	rd_kafka_topic_partition_list_destroy(l);
 }
 
-/* A partition resumed right after its assignment can stay paused: with
- * librdkafka 2.0.2 the resume sometimes loses the race with the fetcher
- * start of a fresh incremental assignment (seen in 0303: one partition of
- * a new owner never fetched). Resuming a partition that is not paused only
- * refetches from the application's position, so every partition that is
- * meant to run and has received nothing for 2 s is resumed again. */
-static void resume_idle(sl_reducer_t *r)
-{
-	if (r->redis_paused || r->stopping || r->ninflight >= r->max_inflight ||
-	    sl_rconn_pending(r->rc) > r->max_pending)
-		return; /* not polling on purpose (backpressure): nothing is stalled */
-	int64_t now = sl_clock_mono_ms();
-	rd_kafka_topic_partition_list_t *l = NULL;
-	for (int32_t i = 0; i < r->nparts; i++) {
-		sl_part_t *p = r->parts[i];
-		if (!p || p->st != SL_PART_READY || now - p->last_rx_ms < 2000)
-			continue;
-		if (!l)
-			l = rd_kafka_topic_partition_list_new(r->nparts);
-		rd_kafka_topic_partition_list_add(l, r->data_topic, i);
-		p->last_rx_ms = now;
-	}
-	if (l) {
-		rd_kafka_resume_partitions(r->rk, l);
-		sl_log_debug("partitions_resumed_idle", "count=%d", l->cnt);
-		rd_kafka_topic_partition_list_destroy(l);
-	}
-}
-
 /* The 100 ms tick: whatever waits for a condition is retried here. */
 void sl_reducer__tick(sl_reducer_t *r)
 {
 	commit_acked(r);
-	resume_idle(r);
 	maybe_start(r);
 	if (r->retry_head || r->redis_paused)
 		redis_recover(r);

@@ -603,7 +603,6 @@ void sl_reducer__turn(sl_reducer_t *r)
 	bool busy = r->ninflight >= r->max_inflight || sl_rconn_pending(r->rc) > r->max_pending;
 	bool more = false;
 	sl_batch_t *b = NULL;
-	int64_t now = sl_clock_mono_ms();
 	for (int n = 0; !busy && n < r->max_batch; n++) {
 		rd_kafka_message_t *rkm = rd_kafka_consumer_poll(r->rk, 0);
 		if (!rkm)
@@ -617,14 +616,17 @@ void sl_reducer__turn(sl_reducer_t *r)
 			continue;
 		}
 		sl_part_t *p = sl_reducer__part(r, rkm->partition);
-		if (p)
-			p->last_rx_ms = now;
 		if (p && p->st == SL_PART_LOADING) {
+			/* Held until the load ends; a long load pauses the partition
+			 * at the position reached (every held record was delivered,
+			 * so the resume fetches on right after the last one). */
 			if (p->nheld == p->capheld) {
 				p->capheld = p->capheld ? p->capheld * 2 : 64;
 				p->held = sl_xrealloc(p->held, p->capheld * sizeof(*p->held));
 			}
 			p->held[p->nheld++] = rkm;
+			if (p->nheld >= (size_t)r->max_batch)
+				sl_reducer__pause_part(r, p->id, true);
 			continue;
 		}
 		if (p && p->st == SL_PART_READY)

@@ -65,7 +65,7 @@ typedef struct sl_part {
 	rd_kafka_message_t **held; /* records that arrived while loading */
 	size_t nheld, capheld;
 	int64_t load_started_ms;
-	int64_t last_rx_ms;    /* last record received, or when it became ready */
+	bool paused;           /* paused by this process (and only then resumed) */
 } sl_part_t;
 
 /* ---- batches (reducer_batch.c) ---- */
@@ -138,6 +138,8 @@ typedef struct sl_reducer {
 	rd_kafka_topic_partition_list_t *revoke_commit;
 
 	char join_state[32];     /* consumer group join state, from librdkafka's statistics */
+	bool join_state_fresh;   /* join_state came from statistics newer than the last rebalance event */
+	bool assigned_once;      /* the group delivered a first assignment (even an empty one) */
 	bool stopping, kafka_closing;
 	int64_t stop_deadline_ms;
 	uv_work_t close_work;
@@ -152,6 +154,8 @@ typedef struct sl_reducer {
 
 /* reducer.c */
 sl_part_t *sl_reducer__part(sl_reducer_t *r, int32_t id);
+/* Pause or resume a partition this process owns; a no-op when it already is. */
+void sl_reducer__pause_part(sl_reducer_t *r, int32_t id, bool pause);
 void sl_reducer__schedule(sl_reducer_t *r);
 void sl_reducer__redis_failed(sl_reducer_t *r);
 void sl_reducer__maybe_finish_revoke(sl_reducer_t *r);

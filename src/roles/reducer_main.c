@@ -225,27 +225,43 @@ static void http_closed_cb(void *arg)
 }
 
 /* Called from the tick while stopping: go on once nothing is in flight and
- * the consumer group is not rebalancing. librdkafka 2.0.2 can abort in
+ * the consumer group is not rebalancing. librdkafka 2.0.2 aborts in
  * rd_kafka_destroy (rd_kafka_sticky_assignor_state_destroy: assertion
  * `assignor_state', librdkafka issues #4308/#4312) when a cooperative-sticky
- * consumer is closed in the middle of a rebalance, so the group's join
- * state (from the statistics) must be steady first, within the bound. */
+ * consumer is destroyed after its JoinGroup was answered and before its
+ * first assignment arrived: the assignor is chosen but its state is only
+ * created by the first SyncGroup. So a reducer that subscribed waits for
+ * its first assignment (the tick keeps serving the group's events; the
+ * rebalance callback takes it paused and unloaded), and then for the
+ * group's join state, from statistics newer than the last rebalance event,
+ * to be steady. Both waits are bounded: the first by SL_REDUCER_JOIN_WAIT_MS
+ * past the drain bound (a join that long means the group coordinator does
+ * not answer, and then no assignor was chosen), the second by the drain
+ * bound. */
+#define SL_REDUCER_JOIN_WAIT_MS 20000
+
 static void stop_progress(sl_reducer_t *r)
 {
 	if (r->kafka_closing || !r->meta || r->closes_pending)
 		return;
-	bool steady = !r->started || !r->join_state[0] || !strcmp(r->join_state, "steady") ||
-		      !strcmp(r->join_state, "init");
+	int64_t now = sl_clock_mono_ms();
+	bool joining = r->started && !r->assigned_once;
+	if (joining && now < r->stop_deadline_ms + SL_REDUCER_JOIN_WAIT_MS)
+		return;
+	bool steady = !r->started || !r->assigned_once ||
+		      (r->join_state_fresh && (!strcmp(r->join_state, "steady") || !strcmp(r->join_state, "init")));
 	bool busy = r->startup_busy || r->revoke_committing || r->revoking || !steady ||
 		    (r->ninflight > 0 && sl_rconn_connected(r->rc));
-	if (busy && sl_clock_mono_ms() < r->stop_deadline_ms)
+	if (busy && now < r->stop_deadline_ms)
 		return;
 	if (r->revoking && !r->revoke_committing) {
 		sl_reducer__maybe_finish_revoke(r); /* past its own deadline too: commits now */
 		return;
 	}
-	if (!steady)
-		sl_log_warn("shutdown_during_rebalance", "join_state=%s", r->join_state);
+	if (joining)
+		sl_log_warn("shutdown_before_assignment", "waited_ms=%d", r->drain_ms + SL_REDUCER_JOIN_WAIT_MS);
+	else if (!steady)
+		sl_log_warn("shutdown_during_rebalance", "join_state=%s", r->join_state[0] ? r->join_state : "unknown");
 	if (r->startup_busy || r->revoke_committing)
 		return; /* a thread-pool job still uses the handles; it ends within its own timeout */
 	r->closes_pending = 1;
