@@ -130,32 +130,36 @@ class Redis:
         host, _, port = hp.rpartition(":")
         self.s = socket.create_connection((host, int(port)), timeout=10)
         self.buf = b""
+        self.pos = 0
 
     def close(self):
         self.s.close()
 
+    # Replies are parsed at self.pos and only cut from self.buf once whole:
+    # a timeout in the middle of a reply (a message split across TCP
+    # segments on a loaded machine) leaves it to be read again whole,
+    # instead of resuming in its middle and dropping or garbling it.
+    def _fill(self, deadline):
+        self.s.settimeout(max(0.01, deadline - time.time()))
+        chunk = self.s.recv(65536)
+        if not chunk:
+            raise EOFError("redis closed the connection")
+        self.buf += chunk
+
     def _line(self, deadline):
-        while b"\r\n" not in self.buf:
-            self.s.settimeout(max(0.01, deadline - time.time()))
-            chunk = self.s.recv(65536)
-            if not chunk:
-                raise EOFError("redis closed the connection")
-            self.buf += chunk
-        line, _, self.buf = self.buf.partition(b"\r\n")
+        while self.buf.find(b"\r\n", self.pos) < 0:
+            self._fill(deadline)
+        end = self.buf.index(b"\r\n", self.pos)
+        line, self.pos = self.buf[self.pos:end], end + 2
         return line
 
     def _exact(self, n, deadline):
-        while len(self.buf) < n + 2:
-            self.s.settimeout(max(0.01, deadline - time.time()))
-            chunk = self.s.recv(65536)
-            if not chunk:
-                raise EOFError("redis closed the connection")
-            self.buf += chunk
-        data, self.buf = self.buf[:n], self.buf[n + 2:]
+        while len(self.buf) < self.pos + n + 2:
+            self._fill(deadline)
+        data, self.pos = self.buf[self.pos:self.pos + n], self.pos + n + 2
         return data
 
-    def read(self, timeout=10.0):
-        deadline = time.time() + timeout
+    def _value(self, deadline):
         line = self._line(deadline)
         t, rest = line[:1], line[1:]
         if t in (b"+", b"-"):
@@ -167,8 +171,17 @@ class Redis:
             return None if n < 0 else self._exact(n, deadline).decode()
         if t == b"*":
             n = int(rest)
-            return None if n < 0 else [self.read(max(0.01, deadline - time.time())) for _ in range(n)]
+            return None if n < 0 else [self._value(deadline) for _ in range(n)]
         raise RuntimeError("bad RESP line %r" % line)
+
+    def read(self, timeout=10.0):
+        self.pos = 0
+        try:
+            v = self._value(time.time() + timeout)
+        finally:
+            pos, self.pos = self.pos, 0
+        self.buf = self.buf[pos:]
+        return v
 
     def send(self, *args):
         out = b"*%d\r\n" % len(args)
