@@ -137,11 +137,11 @@ static sl_part_t *part_new(sl_reducer_t *r, int32_t id)
 }
 
 /* Pause or resume one partition, remembering it: a partition is resumed only
- * when this process paused it. librdkafka 2.0.2 handles a resume of a
- * partition that is not paused as a new fetch barrier: the records already
- * fetched and waiting in the consumer queue are dropped as outdated while
- * the fetcher goes on after them, so they are never delivered (fixed
- * upstream in 2.1: "avoid bumping its version"). */
+ * when this process paused it. librdkafka 2.0.2 bumps the fetch barrier on
+ * every resume, even of a partition that is not paused: the records already
+ * fetched and waiting in the consumer queue are dropped as outdated and the
+ * fetcher restarts from the position of its last start or pause (upstream
+ * 2.1 stopped bumping it for a partition that is not paused). */
 void sl_reducer__pause_part(sl_reducer_t *r, int32_t id, bool pause)
 {
 	sl_part_t *p = sl_reducer__part(r, id);
