@@ -33,26 +33,8 @@ live_rate=${BENCH_LIVE_RATE:-20000}
 bin=$root/build/sluice
 [ -x "$bin" ] || { echo "reducer.sh: run make first" >&2; exit 1; }
 
-st=$SLUICE_STATE/bench-reducer
-sd=$st/stack
-SLUICE_STACK_DIR=$sd "$root/scripts/stack.sh" down >/dev/null 2>&1 || true
-rm -rf "$st"; mkdir -p "$st"
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	SLUICE_STACK_DIR=$sd "$root/scripts/stack.sh" down >/dev/null 2>&1
-}
-trap cleanup EXIT
-
-kport=$(free_port); rport=$(free_port)
-SLUICE_STACK_DIR=$sd "$root/scripts/stack.sh" up --brokers 1 --kafka-port "$kport" --redis-port "$rport" >/dev/null 2>&1 ||
-	{ echo "reducer.sh: could not start Kafka + Redis" >&2; exit 1; }
-set -a; . "$sd/stack.env"; set +a
-tag=$RANDOM
-export SLUICE_DATA_TOPIC=rb-markets-$tag SLUICE_COMMAND_TOPIC=rb-commands-$tag SLUICE_LOG_LEVEL=warn
-"$bin" topics --create --topic "$SLUICE_DATA_TOPIC" --partitions 12 --replication-factor 1 >/dev/null || exit 1
-"$bin" topics --create --topic "$SLUICE_COMMAND_TOPIC" --partitions 1 --replication-factor 1 >/dev/null || exit 1
+. bench/lib.sh
+bench_stack_up reducer
 
 t0=$(date +%s.%N)
 "$bin" feed --port 0 --count "$n" --markets "$markets" --rate 0 --seed 7 2>/dev/null || { echo "reducer.sh: feed failed" >&2; exit 1; }

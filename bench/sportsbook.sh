@@ -35,27 +35,8 @@ load=$root/build/bench/ws-load
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 [ "$(ulimit -n)" -ge $((clients + 200)) ] || { echo "sportsbook.sh: need $((clients + 200)) open files" >&2; exit 1; }
 
-st=$SLUICE_STATE/bench-sportsbook
-sd=$st/stack
-SLUICE_STACK_DIR=$sd "$root/scripts/stack.sh" down >/dev/null 2>&1 || true
-rm -rf "$st"; mkdir -p "$st"
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	SLUICE_STACK_DIR=$sd "$root/scripts/stack.sh" down >/dev/null 2>&1
-}
-trap cleanup EXIT
-
-[ -f "$KAFKA_LIBS/.complete" ] || ls "$KAFKA_LIBS"/kafka_2.13-*.jar >/dev/null 2>&1 || "$root/scripts/fetch-kafka.sh" >&2 || exit 1
-kport=$(free_port); rport=$(free_port)
-SLUICE_STACK_DIR=$sd "$root/scripts/stack.sh" up --brokers 1 --kafka-port "$kport" --redis-port "$rport" >/dev/null 2>&1 ||
-	{ echo "sportsbook.sh: could not start Kafka + Redis" >&2; exit 1; }
-set -a; . "$sd/stack.env"; set +a
-n=$RANDOM
-export SLUICE_DATA_TOPIC=sb-markets-$n SLUICE_COMMAND_TOPIC=sb-commands-$n SLUICE_REDIS_PREFIX="sb$n:" SLUICE_LOG_LEVEL=warn
-"$bin" topics --create --topic "$SLUICE_DATA_TOPIC" --partitions 12 --replication-factor 1 >/dev/null || exit 1
-"$bin" topics --create --topic "$SLUICE_COMMAND_TOPIC" --partitions 1 --replication-factor 1 >/dev/null || exit 1
+. bench/lib.sh
+bench_stack_up sportsbook
 
 declare -A port pid
 start() { # name role args...
@@ -64,15 +45,27 @@ start() { # name role args...
 	"$bin" "$role" --port "${port[$name]}" --listen-host 127.0.0.1 "$@" >"$st/$name.log" 2>&1 &
 	pid[$name]=$!; pids+=($!)
 }
-start reducer-1 reducer --group "sb-$n"
-start reducer-2 reducer --group "sb-$n"
+group=sb-$RANDOM
+start reducer-1 reducer --group "$group"
+start reducer-2 reducer --group "$group"
 start api api --max-markets 100
 start publisher publisher --max-connections $((clients + 100))
 for r in reducer-1 reducer-2 api publisher; do
 	wait_for 60 "$r ready" curl -fsS -o /dev/null "http://127.0.0.1:${port[$r]}/readyz" ||
 		{ tail -5 "$st/$r.log" >&2; echo "sportsbook.sh: $r not ready" >&2; exit 1; }
 done
-pid[redis]=$(cat "$sd/redis/pid"); pid[kafka]=$(cat "$sd/kafka-1/pid")
+# A rebalance inside the window would replay records (counted as duplicates):
+# measure only once the two reducers share all 12 partitions.
+owned() {
+	local total=0 r v
+	for r in reducer-1 reducer-2; do
+		v=$(curl -fsS "http://127.0.0.1:${port[$r]}/metrics" | awk '$1 == "sluice_reducer_partitions_owned" {print int($2)}')
+		total=$((total + ${v:-0}))
+	done
+	[ "$total" -eq 12 ]
+}
+wait_for 60 "the reducers to own every partition" owned || { echo "sportsbook.sh: reducers did not settle" >&2; exit 1; }
+pid[redis]=$(cat "$bench_sd/redis/pid"); pid[kafka]=$(cat "$bench_sd/kafka-1/pid")
 
 # 10,000 channels of 5 random markets through the control API (keep-alive).
 python3 - "${port[api]}" "$clients" "$markets" "$per" "$st/channels.txt" <<'PY' || exit 1
