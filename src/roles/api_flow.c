@@ -247,6 +247,21 @@ static void redis_failed(sl_api_op_t *op)
 	sl_api__fail(op, 503, "redis_unavailable", "redis did not answer");
 }
 
+/* After a Redis step that also checked the channel: answer 503 if Redis
+ * failed or 404 if the channel does not exist; true when the op goes on. */
+static bool channel_step_ok(sl_api_op_t *op)
+{
+	if (op->failed) {
+		redis_failed(op);
+		return false;
+	}
+	if (!op->exists) {
+		sl_api__fail(op, 404, "unknown_channel", "no such channel");
+		return false;
+	}
+	return true;
+}
+
 /* ---- rollback: undo what this request changed, then answer 503 ---- */
 static void rollback_done(sl_api_op_t *op)
 {
@@ -382,14 +397,8 @@ static void sub_fn(sl_api_op_t *op, redisReply *reply, size_t idx)
 
 static void sub_written(sl_api_op_t *op)
 {
-	if (op->failed) {
-		redis_failed(op);
+	if (!channel_step_ok(op))
 		return;
-	}
-	if (!op->exists) {
-		sl_api__fail(op, 404, "unknown_channel", "no such channel");
-		return;
-	}
 	produce(op, op->kind == SL_API_SUBSCRIBE ? "subscribe" : "unsubscribe", sub_produced);
 }
 
@@ -470,14 +479,8 @@ static void issue_exists_members(sl_api_op_t *op)
 
 static void channel_read(sl_api_op_t *op)
 {
-	if (op->failed) {
-		redis_failed(op);
+	if (!channel_step_ok(op))
 		return;
-	}
-	if (!op->exists) {
-		sl_api__fail(op, 404, "unknown_channel", "no such channel");
-		return;
-	}
 	finish_with_channel(op);
 }
 
@@ -531,14 +534,8 @@ static void delete_produced(sl_api_op_t *op)
 /* ---- after the existence check ---- */
 static void checked(sl_api_op_t *op)
 {
-	if (op->failed) {
-		redis_failed(op);
+	if (!channel_step_ok(op))
 		return;
-	}
-	if (!op->exists) {
-		sl_api__fail(op, 404, "unknown_channel", "no such channel");
-		return;
-	}
 	switch (op->kind) {
 	case SL_API_BEGIN: produce(op, "begin", begin_produced); break;
 	case SL_API_DELETE_CHANNEL: produce(op, "close", delete_produced); break;
