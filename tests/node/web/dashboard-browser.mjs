@@ -14,7 +14,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import {ROOT, launchBrowser} from './browser.mjs';
-import {System, freePort, waitFor} from './system.mjs';
+import {System, runAgainst, freePort, waitFor} from './system.mjs';
 import fs from 'node:fs';
 
 const SHOTS = process.env.SLUICE_UPDATE_SCREENSHOTS === '1'
@@ -224,19 +224,4 @@ async function main() {
 	}
 }
 
-let failed = null;
-try {
-	await main();
-} catch (e) {
-	failed = e;
-}
-const badExits = await sys.down();
-if (failed) {
-	console.error(`FAIL: ${failed.stack ?? failed.message}`);
-	process.exit(1);
-}
-if (badExits.length) {
-	console.error(`FAIL: unclean shutdown: ${badExits.join('; ')}`);
-	process.exit(1);
-}
-console.log('ok: all roles exited 0 on SIGTERM');
+await runAgainst(sys, main);

@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import {SluiceClient} from '../../../web/sluice-client.mjs';
-import {System, produce, waitFor} from './system.mjs';
+import {System, runAgainst, produce, waitFor} from './system.mjs';
 
 const sys = new System('0502');
 const A = 'm-0001', B = 'm-0002', C = 'm-0003', D = 'm-0004';
@@ -140,19 +140,4 @@ async function main() {
 	ok('no market ever went back to an older offset');
 }
 
-let failed = null;
-try {
-	await main();
-} catch (e) {
-	failed = e;
-}
-const badExits = await sys.down();
-if (failed) {
-	console.error(`FAIL: ${failed.stack ?? failed.message}`);
-	process.exit(1);
-}
-if (badExits.length) {
-	console.error(`FAIL: unclean shutdown: ${badExits.join('; ')}`);
-	process.exit(1);
-}
-console.log('ok: all roles exited 0 on SIGTERM');
+await runAgainst(sys, main);

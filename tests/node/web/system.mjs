@@ -209,3 +209,24 @@ export function produce(sys, records) {
 		p.stdin.end(records.map(([k, v]) => `${k}|${typeof v === 'string' ? v : JSON.stringify(v)}\n`).join(''));
 	});
 }
+
+/** Run a test's main against a started system, stop every role, and exit:
+ * 1 when main threw or a role did not exit 0 on SIGTERM, else 0. */
+export async function runAgainst(sys, main) {
+	let failed = null;
+	try {
+		await main();
+	} catch (e) {
+		failed = e;
+	}
+	const badExits = await sys.down();
+	if (failed) {
+		console.error(`FAIL: ${failed.stack ?? failed.message}`);
+		process.exit(1);
+	}
+	if (badExits.length) {
+		console.error(`FAIL: unclean shutdown: ${badExits.join('; ')}`);
+		process.exit(1);
+	}
+	console.log('ok: all roles exited 0 on SIGTERM');
+}
