@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # check-layers.sh: `make check`: includes point down only (STYLE section 1):
 # roles -> proto|kafka|redis -> core; core includes no sluice layer above it,
-# and roles never include each other's headers (only roles/roles.h).
+# and roles never include each other's headers (only roles/roles.h and
+# their own folder's).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bad=0
@@ -10,14 +11,15 @@ while IFS= read -r hit; do report "$hit (core must not include proto, kafka, red
 	< <(grep -HnE '#include "(proto|kafka|redis|roles)/' src/core/*.[ch] 2>/dev/null)
 while IFS= read -r hit; do report "$hit (lower layers must not include roles)"; done \
 	< <(grep -HnE '#include "roles/' src/proto/*.[ch] src/kafka/*.[ch] src/redis/*.[ch] 2>/dev/null)
-for f in src/roles/*.[ch]; do
+# A role in a folder (src/roles/<role>/) may include its own folder's
+# headers; a single-file role only roles/roles.h.
+for f in src/roles/*.[ch] src/roles/*/*.[ch]; do
 	[ -f "$f" ] || continue
-	base=$(basename "$f"); stem=${base%%[._]*}
+	dir=$(dirname "$f"); own=${dir#src/}/
 	while IFS= read -r inc; do
-		h=${inc#roles/}; hstem=${h%%[._]*}
-		[ "$h" = roles.h ] && continue
-		[ "$hstem" = "$stem" ] && continue # a role's own split files
-		report "$f includes roles/$h (roles never include each other)"
+		[ "$inc" = roles/roles.h ] && continue
+		[ "$dir" != src/roles ] && [ "${inc#"$own"}" != "$inc" ] && continue
+		report "$f includes $inc (roles never include each other)"
 	done < <(grep -oE '#include "roles/[^"]+"' "$f" | sed 's/#include "//; s/"$//')
 done
 [ $bad = 0 ] && echo "layering: ok"

@@ -1,7 +1,9 @@
 /* roles.h: the contract between main.c and the roles.
  *
- * Each role (server or console tool) lives in src/roles/<role>*.c and exports
- * one descriptor; main.c's table lists them. A role's main parses its own
+ * Each role (server or console tool) lives in src/roles/<role>/ when it has
+ * several files (api/, publisher/, reducer/, restproxy/; the console tools
+ * share tools/) or in src/roles/<role>.c, and exports one descriptor;
+ * main.c's table lists them. A role's main parses its own
  * flags (core/config.h), runs, and returns the process exit status:
  * 0 ok, 1 runtime failure, 2 usage or configuration error.
  * Roles never include each other; shared code goes down into proto/, kafka/,

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "roles/reducer_int.h"
+#include "roles/reducer/reducer_int.h"
 
 #include <stdio.h>
 #include <string.h>

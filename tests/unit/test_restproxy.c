@@ -1,5 +1,5 @@
 /* test_restproxy.c: unit tests of the REST proxy's wire logic
- * (src/roles/restproxy_wire.c): Content-Type parsing, Accept negotiation,
+ * (src/roles/restproxy/restproxy_wire.c): Content-Type parsing, Accept negotiation,
  * base64 both ways, produce bodies, consumer configurations, partition
  * lists, subscriptions and path splitting, each as a table of good and bad
  * inputs with the exact error code a client gets.
@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "roles/restproxy_int.h"
+#include "roles/restproxy/restproxy_int.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -9,7 +9,7 @@
  * Paths with `..`, hidden files and anything outside the root are refused.
  * Non-goals: directory listings, range requests, compression, ETags.
  */
-#include "roles/publisher_int.h"
+#include "roles/publisher/publisher_int.h"
 
 #include "core/alloc.h"
 #include "core/log.h"

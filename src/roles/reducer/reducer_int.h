@@ -11,7 +11,7 @@
  * market -> entry (latest state + set of subscribed channels) and
  * channel -> set of markets. Everything runs on the one loop thread.
  * References: SPEC sections 1-2, docs/architecture.md.
- * Non-goals: a public API; nothing outside src/roles/reducer*.c includes this.
+ * Non-goals: a public API; nothing outside src/roles/reducer/ includes this.
  */
 #ifndef SL_ROLES_REDUCER_INT_H
 #define SL_ROLES_REDUCER_INT_H

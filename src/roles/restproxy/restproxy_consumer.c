@@ -21,7 +21,7 @@
  * Non-goals: sharing one rd_kafka_t between instances (each must be its own
  * group member); fetching without a client read (only one record is held).
  */
-#include "roles/restproxy_int.h"
+#include "roles/restproxy/restproxy_int.h"
 
 #include "core/alloc.h"
 #include "core/clock.h"

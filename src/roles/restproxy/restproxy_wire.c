@@ -10,7 +10,7 @@
  * Confluent REST Proxy API reference (content types, error codes).
  * Non-goals: schemas (Avro/Protobuf/JSON schema); I/O of any kind.
  */
-#include "roles/restproxy_int.h"
+#include "roles/restproxy/restproxy_int.h"
 
 #include "core/alloc.h"
 

@@ -17,7 +17,7 @@
  * References: librdkafka rdkafka.h (producev, dr_msg_cb, io events).
  * Non-goals: transactions, schema formats.
  */
-#include "roles/restproxy_int.h"
+#include "roles/restproxy/restproxy_int.h"
 
 #include "core/alloc.h"
 #include "core/clock.h"

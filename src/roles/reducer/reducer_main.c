@@ -13,7 +13,7 @@
  * offsets, close and destroy both consumers, then close Redis and the loop.
  * Non-goals: multiple loops or threads of our own.
  */
-#include "roles/reducer_int.h"
+#include "roles/reducer/reducer_int.h"
 
 #include "core/alloc.h"
 #include "core/clock.h"

@@ -27,7 +27,7 @@
  * The hot path is in reducer_batch.c; the maps in reducer_map.c.
  * Non-goals: transactions (state writes are idempotent instead).
  */
-#include "roles/reducer_int.h"
+#include "roles/reducer/reducer_int.h"
 
 #include "core/alloc.h"
 #include "core/clock.h"

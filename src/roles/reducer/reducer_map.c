@@ -7,7 +7,7 @@
  * sl_rmap_each before sl_rmap_free). Single-threaded (the loop thread).
  * Non-goals: ordered iteration, shrinking, deletion during iteration.
  */
-#include "roles/reducer_int.h"
+#include "roles/reducer/reducer_int.h"
 
 #include "core/alloc.h"
 

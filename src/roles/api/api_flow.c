@@ -14,7 +14,7 @@
  * Non-goals: cross-request transactions (two clients editing one channel at
  * once each get a consistent answer, in some order).
  */
-#include "roles/api_int.h"
+#include "roles/api/api_int.h"
 
 #include "core/alloc.h"
 #include "core/clock.h"

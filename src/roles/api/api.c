@@ -19,7 +19,7 @@
  * producer (bounded by kafka-timeout-ms), close Redis, exit 0.
  * Non-goals: authentication beyond one shared key, listing all channels.
  */
-#include "roles/api_int.h"
+#include "roles/api/api_int.h"
 
 #include "core/alloc.h"
 #include "core/clock.h"

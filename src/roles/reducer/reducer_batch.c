@@ -20,7 +20,7 @@
  * updates, so no update can fall between the snapshot and the stream.
  * Non-goals: exactly-once publishing (clients drop offsets they hold).
  */
-#include "roles/reducer_int.h"
+#include "roles/reducer/reducer_int.h"
 
 #include "core/alloc.h"
 #include "core/clock.h"

@@ -18,7 +18,7 @@
  * enforces the close deadline. References: docs/protocol.md, docs/publisher.md.
  * Non-goals: per-market fan-out (the reducers publish per channel).
  */
-#include "roles/publisher_int.h"
+#include "roles/publisher/publisher_int.h"
 
 #include "core/alloc.h"
 #include "core/clock.h"

@@ -14,7 +14,7 @@
  * Confluent REST Proxy API v2 (topic and partition entities).
  * Non-goals: creating or deleting topics (that is `sluice topics`).
  */
-#include "roles/restproxy_int.h"
+#include "roles/restproxy/restproxy_int.h"
 
 #include "core/alloc.h"
 #include "core/clock.h"

@@ -17,7 +17,7 @@
  * the kafka-rest Node.js client.
  * Non-goals: async commits (?async), offset metadata strings.
  */
-#include "roles/restproxy_int.h"
+#include "roles/restproxy/restproxy_int.h"
 
 #include "core/alloc.h"
 #include "core/clock.h"

@@ -10,7 +10,7 @@
  * reply or delivery report, even when the client went away first (then
  * nothing is answered, but the flow still ends consistently).
  * References: SPEC section 3, docs/openapi/api.yaml, docs/redis.md.
- * Non-goals: a public API; nothing outside src/roles/api*.c includes this.
+ * Non-goals: a public API; nothing outside src/roles/api/ includes this.
  */
 #ifndef SL_ROLES_API_INT_H
 #define SL_ROLES_API_INT_H

@@ -22,7 +22,7 @@
  * References: docs/rest-proxy.md, docs/openapi/rest-proxy.yaml.
  * Non-goals: schema formats, API v3, TLS (a terminating proxy in front).
  */
-#include "roles/restproxy_int.h"
+#include "roles/restproxy/restproxy_int.h"
 #include "roles/roles.h"
 
 #include "core/alloc.h"

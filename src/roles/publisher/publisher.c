@@ -14,7 +14,7 @@
  * References: RFC 6455, docs/protocol.md, docs/publisher.md.
  * Non-goals: TLS (a proxy in front), auth tokens (SPEC 5 optional, later).
  */
-#include "roles/publisher_int.h"
+#include "roles/publisher/publisher_int.h"
 #include "roles/roles.h"
 
 #include "core/alloc.h"
