@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static long live_frames;
+/* Per thread: a frame lives and dies on the loop thread that made it. */
+static _Thread_local long live_frames;
 
 static const char SSE_PREFIX[] = "data: ";
 static const char SSE_END[] = "\n\n";

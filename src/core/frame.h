@@ -15,7 +15,8 @@
  * `ts` (for the end-to-end latency histogram); the reducer writes the keys
  * in a fixed order (docs/protocol.md), which makes this a prefix match.
  * Refcounts are plain ints: a frame lives on one loop thread. The number of
- * live frames is counted so tests can assert that nothing leaked.
+ * live frames is counted per thread so tests (and each publisher loop at its
+ * end) can assert that nothing leaked.
  * Non-goals: fragmentation, compression (permessage-deflate), thread safety.
  */
 #ifndef SL_CORE_FRAME_H
@@ -78,7 +79,7 @@ bool sl_frame_same_market(const sl_frame_t *a, const sl_frame_t *b);
 /* Write a WebSocket frame header for an unmasked FIN frame; returns its length (2..10). */
 size_t sl_frame_ws_header(uint8_t *out, uint8_t opcode, uint64_t len);
 
-/* Frames alive in this process (tests assert 0 at teardown). */
+/* Frames alive on the calling thread (tests assert 0 at teardown). */
 long sl_frame_live(void);
 
 #endif

@@ -1,11 +1,17 @@
 /* metrics.h: a process-wide registry of counters, gauges and histograms,
  * rendered as Prometheus text (exposition format 0.0.4) at /metrics.
  *
- * Single-threaded by design: each role updates metrics from its one loop
- * thread. A metric is found or created once at start-up and kept as a
- * pointer, so updating it on the hot path is one addition. Series of one
- * family share the name and differ by a fixed label string (`partition="3"`).
- * Every registry also reports process CPU seconds, RSS and start time.
+ * A metric is found or created once at start-up and kept as a pointer, so
+ * updating it on the hot path is one addition. Series of one family share
+ * the name and differ by a fixed label string (`partition="3"`). Every
+ * registry also reports process CPU seconds, RSS and start time.
+ * Threads: a role with several loop threads (the publisher) gives each
+ * thread a shard (sl_metrics_thread_shard); every metric keeps one slot per
+ * shard, written only by its own thread with relaxed atomic stores, and a
+ * render sums the shards (a gauge is the sum of what each thread set, e.g.
+ * its own connections). So the hot path stays one plain addition with no
+ * lock and no shared cache line, and any thread may render. Registration
+ * and rendering take a mutex (start-up and scrapes only).
  * Non-goals: summaries, dynamic label cardinality on hot paths.
  */
 #ifndef SL_METRICS_H
@@ -35,7 +41,14 @@ double sl_metric_quantile(const sl_metric_t *m, double q);
 extern const double sl_metric_latency_ms_bounds[];
 extern const size_t sl_metric_latency_ms_nbounds;
 
-/* Called before each render so roles can refresh gauges (queue depths, lag). */
+/* Shards: 0 is the main thread's (the default); a loop thread calls this once
+ * with 1..SL_METRICS_SHARDS-1 before it touches a metric. */
+#define SL_METRICS_SHARDS 16
+void sl_metrics_thread_shard(unsigned shard);
+
+/* Called before each render so roles can refresh gauges (queue depths, lag).
+ * It runs on the rendering thread: a role with several loop threads updates
+ * its gauges from each loop instead. */
 typedef void (*sl_metrics_collect_cb)(void *arg);
 void sl_metrics_on_collect(sl_metrics_collect_cb cb, void *arg);
 

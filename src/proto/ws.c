@@ -119,7 +119,8 @@ struct sl_ws_reader {
 	bool failed;       /* wslay failed the connection with a bare close */
 };
 
-static long live_readers;
+/* Per thread: a reader lives on its connection's loop thread. */
+static _Thread_local long live_readers;
 
 long sl_ws_reader_live(void)
 {

@@ -65,7 +65,7 @@ enum {
 int sl_ws_reader_feed(sl_ws_reader_t **rd, const sl_ws_reader_cbs_t *cbs, void *ud, size_t max_message,
 		      const char *data, size_t len, uint16_t *close_code);
 void sl_ws_reader_free(sl_ws_reader_t *rd);
-/* Live readers (for tests and the memory figures). */
+/* Live readers on the calling thread (for tests and the memory figures). */
 long sl_ws_reader_live(void);
 
 #endif
