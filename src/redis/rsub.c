@@ -31,11 +31,13 @@ typedef struct link {
 	redisAsyncContext *ac;
 	uv_timer_t retry;
 	uint64_t backoff_ms;
+	uint64_t connect_started_ms;
 	bool connected;
 } link_t;
 
 typedef struct lookup {
-	sl_rsub_exists_cb cb;
+	sl_rsub_exists_cb cb;          /* EXISTS, or */
+	sl_rsub_members_cb members_cb; /* SMEMBERS */
 	void *arg;
 	uint64_t deadline;
 	struct lookup *next, *prev;
@@ -195,11 +197,25 @@ static void link_connect(link_t *l)
 	redisAsyncSetConnectCallback(ac, connect_cb);
 	redisAsyncSetDisconnectCallback(ac, disconnect_cb);
 	l->ac = ac;
+	l->connect_started_ms = (uint64_t)sl_clock_mono_ms();
 }
 
 static void fail_oldest_cb(uv_timer_t *t)
 {
 	sl_rsub_t *rs = sl_container_of(t, sl_rsub_t, tick);
+	link_t *l = &rs->cmd;
+	/* hiredis 0.14's libuv adapter ignores a poll error, so a refused
+	 * connect never calls back: give up on it after the timeout. A context
+	 * that never connected gets no disconnect callback when freed. */
+	if (l->ac && !l->connected && (uint64_t)sl_clock_mono_ms() - l->connect_started_ms >= rs->timeout_ms) {
+		sl_log_warn("redis_connect_failed", "conn=%s addr=%s:%d error=\"connect timed out\"", l->name, rs->host,
+			    rs->port);
+		redisAsyncContext *ac = l->ac;
+		l->ac = NULL;
+		redisAsyncFree(ac);
+		schedule_retry(l);
+		return;
+	}
 	if (!rs->lk_head || (uint64_t)sl_clock_mono_ms() < rs->lk_head->deadline || !rs->cmd.ac)
 		return;
 	sl_log_warn("redis_timeout", "conn=%s timeout_ms=%llu pending_lookups=yes", rs->cmd.name,
@@ -286,7 +302,7 @@ int sl_rsub_unsubscribe(sl_rsub_t *rs, const char *channel, size_t len)
 	return rs->closing ? SL_EUNAVAIL : sl_rsub__psub_send(rs->ps, "UNSUBSCRIBE", channel, len);
 }
 
-static void exists_cb(redisAsyncContext *ac, void *r, void *privdata)
+static void lookup_cb(redisAsyncContext *ac, void *r, void *privdata)
 {
 	sl_rsub_t *rs = ((link_t *)ac->data)->rs;
 	lookup_t *lk = privdata;
@@ -299,26 +315,35 @@ static void exists_cb(redisAsyncContext *ac, void *r, void *privdata)
 		lk->next->prev = lk->prev;
 	else
 		rs->lk_tail = lk->prev;
-	int result;
-	if (!reply)
-		result = rs->closing ? SL_ECLOSED : SL_EUNAVAIL;
-	else if (reply->type == REDIS_REPLY_INTEGER)
-		result = reply->integer > 0 ? 1 : 0;
-	else
-		result = SL_EREDIS;
-	lk->cb(lk->arg, result);
+	int fail = !reply ? (rs->closing ? SL_ECLOSED : SL_EUNAVAIL) : 0;
+	if (lk->cb) {
+		int result = fail ? fail : reply->type == REDIS_REPLY_INTEGER ? (reply->integer > 0 ? 1 : 0) : SL_EREDIS;
+		lk->cb(lk->arg, result);
+	} else if (fail || reply->type != REDIS_REPLY_ARRAY) {
+		lk->members_cb(lk->arg, fail ? fail : SL_EREDIS, NULL, 0);
+	} else {
+		size_t n = 0;
+		sl_iov_t *m = sl_xcalloc(reply->elements + 1, sizeof(*m));
+		for (size_t i = 0; i < reply->elements; i++)
+			if (reply->element[i]->type == REDIS_REPLY_STRING)
+				m[n++] = (sl_iov_t){reply->element[i]->str, reply->element[i]->len};
+		lk->members_cb(lk->arg, 0, m, n);
+		free(m);
+	}
 	free(lk);
 }
 
-int sl_rsub_exists(sl_rsub_t *rs, const char *key, sl_rsub_exists_cb cb, void *arg)
+static int lookup(sl_rsub_t *rs, const char *verb, const char *key, sl_rsub_exists_cb cb,
+		  sl_rsub_members_cb members_cb, void *arg)
 {
 	if (!rs->cmd.connected || rs->closing)
 		return SL_EUNAVAIL;
 	lookup_t *lk = sl_xcalloc(1, sizeof(*lk));
 	lk->cb = cb;
+	lk->members_cb = members_cb;
 	lk->arg = arg;
 	lk->deadline = (uint64_t)sl_clock_mono_ms() + rs->timeout_ms;
-	if (redisAsyncCommand(rs->cmd.ac, exists_cb, lk, "EXISTS %s", key) != REDIS_OK) {
+	if (redisAsyncCommand(rs->cmd.ac, lookup_cb, lk, "%s %s", verb, key) != REDIS_OK) {
 		free(lk);
 		return SL_EUNAVAIL;
 	}
@@ -329,6 +354,16 @@ int sl_rsub_exists(sl_rsub_t *rs, const char *key, sl_rsub_exists_cb cb, void *a
 		rs->lk_head = lk;
 	rs->lk_tail = lk;
 	return 0;
+}
+
+int sl_rsub_exists(sl_rsub_t *rs, const char *key, sl_rsub_exists_cb cb, void *arg)
+{
+	return lookup(rs, "EXISTS", key, cb, NULL, arg);
+}
+
+int sl_rsub_smembers(sl_rsub_t *rs, const char *key, sl_rsub_members_cb cb, void *arg)
+{
+	return lookup(rs, "SMEMBERS", key, NULL, cb, arg);
 }
 
 static void psub_closed_cb(void *arg)

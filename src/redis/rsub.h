@@ -1,6 +1,7 @@
 /* rsub.h: the publisher's Redis side: one pub/sub connection carrying every
  * channel subscription of the process, plus one command connection for the
- * channel-record lookups (EXISTS), both reconnecting by themselves.
+ * channel lookups (EXISTS of the record, SMEMBERS of its markets), both
+ * reconnecting by themselves.
  *
  * How it fits: the publisher keeps the table of its channels and their
  * clients; this module only speaks Redis. Each Redis channel is subscribed
@@ -27,6 +28,7 @@
 #ifndef SL_REDIS_RSUB_H
 #define SL_REDIS_RSUB_H
 
+#include "core/buf.h"
 #include "core/err.h"
 
 #include <stdbool.h>
@@ -62,6 +64,11 @@ int sl_rsub_unsubscribe(sl_rsub_t *rs, const char *channel, size_t len);
  * Returns 0 (cb will fire exactly once) or SL_EUNAVAIL (cb will not fire). */
 typedef void (*sl_rsub_exists_cb)(void *arg, int result);
 int sl_rsub_exists(sl_rsub_t *rs, const char *key, sl_rsub_exists_cb cb, void *arg);
+
+/* SMEMBERS key: cb gets 0 and the members (borrowed for the call), or a
+ * negative SL_E* with none. Same firing rules as sl_rsub_exists. */
+typedef void (*sl_rsub_members_cb)(void *arg, int result, const sl_iov_t *members, size_t n);
+int sl_rsub_smembers(sl_rsub_t *rs, const char *key, sl_rsub_members_cb cb, void *arg);
 
 /* Disconnect both (pending lookups get SL_ECLOSED), stop retrying; done fires
  * when every handle is closed, then sl_rsub_free. */
