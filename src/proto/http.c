@@ -13,11 +13,14 @@
 #include "core/metrics.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <http_parser.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define MAX_HEADERS 64
 
@@ -84,6 +87,7 @@ struct sl_http_server {
 	void (*done_cb)(void *);
 	void *done_arg;
 	int port;
+	sl_http_reuseport_t reuseport; /* several loops share the port */
 	char readbuf[65536];
 	sl_metric_t *m_requests, *m_conns, *m_rejected;
 };
@@ -552,6 +556,48 @@ void sl_http_server_set_extra_headers(sl_http_server_t *srv, const char *lines)
 	srv->extra_headers = lines ? sl_xstrdup(lines) : NULL;
 }
 
+void sl_http_server_set_reuseport(sl_http_server_t *srv, sl_http_reuseport_t mode)
+{
+	srv->reuseport = mode;
+}
+
+static int bind_reuseport_fd(uv_tcp_t *tcp, const struct sockaddr *sa, socklen_t salen)
+{
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return uv_translate_sys_error(errno);
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	int rc = bind(fd, sa, salen) < 0 ? uv_translate_sys_error(errno) : 0;
+	if (rc == 0)
+		rc = uv_tcp_open(tcp, fd);
+	if (rc < 0)
+		close(fd);
+	return rc;
+}
+
+/* A listening socket that the other loops of this process bind too. The
+ * first one proves with a plain bind that nobody holds the port:
+ * SO_REUSEPORT alone would let this process share a port with another
+ * program of the same user instead of failing with "address in use". */
+static int bind_reuseport(uv_tcp_t *tcp, const struct sockaddr *sa, socklen_t salen, int port,
+			  sl_http_reuseport_t mode)
+{
+	if (mode == SL_HTTP_REUSEPORT_FIRST && port != 0) {
+		int probe = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe < 0)
+			return uv_translate_sys_error(errno);
+		int one = 1;
+		setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		int rc = bind(probe, sa, salen) < 0 ? uv_translate_sys_error(errno) : 0;
+		close(probe);
+		if (rc < 0)
+			return rc;
+	}
+	return bind_reuseport_fd(tcp, sa, salen);
+}
+
 int sl_http_server_listen(sl_http_server_t *srv, const char *host, int port, sl_err_t *err)
 {
 	struct sockaddr_storage ss;
@@ -564,8 +610,13 @@ int sl_http_server_listen(sl_http_server_t *srv, const char *host, int port, sl_
 		return sl_err_set(err, SL_EINVAL, false, "bad listen address %s: %s", host, uv_strerror(rc));
 	uv_tcp_init(srv->loop, &srv->listener);
 	srv->listening = true;
-	if ((rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&ss, 0)) < 0 ||
-	    (rc = uv_listen((uv_stream_t *)&srv->listener, 1024, accept_cb)) < 0)
+	if (srv->reuseport)
+		rc = bind_reuseport(&srv->listener, (struct sockaddr *)&ss,
+				    ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in), port,
+				    srv->reuseport);
+	else
+		rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&ss, 0);
+	if (rc < 0 || (rc = uv_listen((uv_stream_t *)&srv->listener, 1024, accept_cb)) < 0)
 		return sl_err_set(err, SL_EIO, false, "cannot listen on %s:%d: %s", host, port, uv_strerror(rc));
 	struct sockaddr_storage got;
 	int len = sizeof(got);
