@@ -53,6 +53,13 @@ void sl_rstate_key_stream(sl_buf_t *b, const char *prefix, const char *channel)
 	sl_buf_printf(b, "%sstream:%s", prefix, channel);
 }
 
+void sl_rstate_key_market(sl_buf_t *b, const char *prefix, const char *market, size_t len)
+{
+	sl_buf_printf(b, "%smarket:%.*s", prefix, (int)len, market);
+}
+
+const char sl_rstate_msg_markets_changed[] = "{\"type\":\"markets_changed\"}";
+
 bool sl_rstate_market_valid(const char *s, size_t len)
 {
 	if (len == 0 || len > SL_RSTATE_MARKET_MAX)

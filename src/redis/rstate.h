@@ -11,7 +11,11 @@
  *   P{pN}:subs            set   "<market> <channel>" for markets of partition N
  *   Pchannel:<id>         hash  the channel record (created, markets count)
  *   Pchannel:<id>:markets set   markets of the channel
- *   Pstream:<id>          pub/sub channel of the client messages
+ *   Pmarket:<market>      pub/sub channel of the market's updates, one PUBLISH
+ *                         per Kafka record whoever watches it (publishers
+ *                         subscribe the markets their clients need)
+ *   Pstream:<id>          pub/sub channel private to one channel: snapshots,
+ *                         `closed`, and markets_changed (publisher-internal)
  * Non-goals: talking to Redis (rconn.h does), Redis Cluster routing.
  */
 #ifndef SL_REDIS_RSTATE_H
@@ -30,6 +34,12 @@ void sl_rstate_key_subs(sl_buf_t *b, const char *prefix, int32_t partition);
 void sl_rstate_key_channel(sl_buf_t *b, const char *prefix, const char *channel);
 void sl_rstate_key_chan_markets(sl_buf_t *b, const char *prefix, const char *channel);
 void sl_rstate_key_stream(sl_buf_t *b, const char *prefix, const char *channel);
+void sl_rstate_key_market(sl_buf_t *b, const char *prefix, const char *market, size_t len);
+
+/* Published on Pstream:<id> after the channel's market set changed (the API
+ * does it in the same script or transaction as the change): publishers
+ * read the set again and follow it. Never forwarded to clients. */
+extern const char sl_rstate_msg_markets_changed[];
 
 /* A market id: 1..64 bytes of [A-Za-z0-9._:-]. */
 bool sl_rstate_market_valid(const char *s, size_t len);

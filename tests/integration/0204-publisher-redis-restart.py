@@ -1,17 +1,18 @@
 #!/usr/bin/env python3
 """0204: Redis restarts under a running publisher: /readyz turns 503, new
 streams get 503 (not a hang), the publisher reconnects and subscribes every
-channel it holds by itself, tells its clients `subscribed` with
-"resumed":true, and the stream continues on the same connections."""
+channel and market it holds by itself, tells its clients `subscribed` with
+"resumed":true, and the stream continues on the same connections. One
+loop, so that subscriptions can be counted exactly."""
 import json, os, sys, tempfile
 sys.path.insert(0, os.path.dirname(__file__))
 from publib import *
 
-redis = OwnRedis(tempfile.mkdtemp(prefix="sluice-0204-"))
+redis = OwnRedis(tempfile.mkdtemp(prefix="sluice-0204-"), persist=True)
 prefix = "t0204:"
-pub = Publisher(redis, prefix)
+pub = Publisher(redis, prefix, "--loops", "1")
 try:
-    chans = [new_channel(redis, prefix) for _ in range(3)]
+    chans = [new_channel(redis, prefix, ["m-0001", "m-%04d" % (10 + i)]) for i in range(3)]
     clients = []
     for cid in chans:
         ws = WS(pub.port, "/v1/stream/" + cid)
@@ -19,8 +20,8 @@ try:
         sse = SSE(pub.port, "/v1/events/" + cid)
         expect_eq("sse subscribed", "subscribed", sse.event()["type"])
         clients.append((cid, ws, sse))
+    publish_market(redis, prefix, "m-0001", update("m-0001", 1))
     for cid, ws, sse in clients:
-        publish(redis, prefix, cid, update("m-0001", 1))
         expect_eq("before restart (ws)", 1, ws.message()["offset"])
         expect_eq("before restart (sse)", 1, sse.event()["offset"])
 
@@ -38,11 +39,13 @@ try:
         resumed = {"type": "subscribed", "channel": cid, "resumed": True}
         expect_eq("ws told it resumed", resumed, ws.message())
         expect_eq("sse told it resumed", resumed, sse.event())
-    for cid, ws, sse in clients:
-        expect_eq("one Redis subscription per channel again", "1",
-                  redis.cmd("PUBSUB", "NUMSUB", "%sstream:%s" % (prefix, cid)).split()[-1])
+    expect_eq("one Redis subscription per market again", 1, numsub(redis, prefix + "market:m-0001"))
+    for i, (cid, ws, sse) in enumerate(clients):
+        expect_eq("one Redis subscription per channel again", 1, numsub(redis, "%sstream:%s" % (prefix, cid)))
+        m = "m-%04d" % (10 + i)
+        expect_eq("its own market subscribed again", 1, numsub(redis, prefix + "market:" + m))
         for off in (2, 3):
-            publish(redis, prefix, cid, update("m-0001", off))
+            publish_market(redis, prefix, m, update(m, off))
         expect_eq("stream continues (ws)", [2, 3], [ws.message()["offset"] for _ in range(2)])
         expect_eq("stream continues (sse)", [2, 3], [sse.event()["offset"] for _ in range(2)])
     resub = pub.metric("sluice_publisher_redis_resubscribes_total")
@@ -65,7 +68,7 @@ try:
     for cid, ws, sse in clients:
         expect_eq("ws told it resumed again", "subscribed", ws.message(timeout=20)["type"])
         expect_eq("sse told it resumed again", "subscribed", sse.event()["type"])
-        publish(redis, prefix, cid, update("m-0001", 4))
+        publish_market(redis, prefix, "m-%04d" % (10 + chans.index(cid)), update("m-0001", 4))
         expect_eq("stream continues after the hang (ws)", 4, ws.message(timeout=20)["offset"])
         expect_eq("stream continues after the hang (sse)", 4, sse.event()["offset"])
     pub.stop()

@@ -142,7 +142,7 @@ it_system_up() {
 	if [ "$reducers" -gt 0 ]; then
 		wait_for 60 "the reducers to own every partition" it_reducers_settled "${IT_PARTITIONS:-12}" || return 1
 	fi
-	it_role_start "$name" publisher publisher --api-url "$SLUICE_API_URL" || return 1
+	it_role_start "$name" publisher publisher --loops 2 --api-url "$SLUICE_API_URL" || return 1
 	export SLUICE_PUBLISHER_URL=$IT_URL_publisher
 	export SLUICE_FEED_URL=""
 	if [ $# -gt 0 ]; then

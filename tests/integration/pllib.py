@@ -131,6 +131,7 @@ class Redis:
         self.s = socket.create_connection((host, int(port)), timeout=10)
         self.buf = b""
         self.pos = 0
+        self.pending = []  # messages read while waiting for a subscribe confirmation
 
     def close(self):
         self.s.close()
@@ -195,13 +196,24 @@ class Redis:
         return self.read()
 
     def subscribe(self, channel):
+        """SUBSCRIBE and wait for its confirmation; messages of channels
+        subscribed before that arrive meanwhile are kept for message()."""
         self.send("SUBSCRIBE", channel)
-        r = self.read()
-        if not (isinstance(r, list) and r[0] == "subscribe"):
-            fail("subscribe %s: %r" % (channel, r))
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            r = self.read(max(0.01, deadline - time.time()))
+            if isinstance(r, list) and r and r[0] == "message":
+                self.pending.append(r[2])
+            elif isinstance(r, list) and r[0] == "subscribe" and r[1] == channel:
+                return
+            else:
+                fail("subscribe %s: %r" % (channel, r))
+        fail("subscribe %s: no confirmation" % channel)
 
     def message(self, timeout=10.0):
         """Next pub/sub payload (parsed JSON), or None on timeout."""
+        if self.pending:
+            return json.loads(self.pending.pop(0))
         deadline = time.time() + timeout
         while time.time() < deadline:
             try:
@@ -228,7 +240,10 @@ class Redis:
 
 class Stream:
     """A channel's messages: through the publisher's SSE endpoint when there is
-    a publisher, else straight from the Redis pub/sub channel."""
+    a publisher, else straight from Redis pub/sub as a publisher hears them:
+    the channel's private stream (snapshots, closed), then, once that is
+    subscribed, its market set and the channel of every market in it
+    (updates); `markets_changed` makes it follow the set."""
 
     def __init__(self, channel, direct=False):
         self.channel = channel
@@ -242,12 +257,32 @@ class Stream:
             if not first or first.get("type") != "subscribed":
                 fail("publisher did not confirm the subscription: %r" % (first,))
         else:
+            self.prefix = os.environ["SLUICE_REDIS_PREFIX"]
             self.redis = Redis()
-            self.redis.subscribe(os.environ["SLUICE_REDIS_PREFIX"] + "stream:" + channel)
+            self.markets = set()
+            self.redis.subscribe(self.prefix + "stream:" + channel)
+            self._follow()
+
+    def _follow(self):
+        r = Redis()
+        try:
+            want = set(r.cmd("SMEMBERS", "%schannel:%s:markets" % (self.prefix, self.channel)) or [])
+        finally:
+            r.close()
+        for m in sorted(want - self.markets):
+            self.redis.subscribe(self.prefix + "market:" + m)
+        for m in sorted(self.markets - want):
+            self.redis.send("UNSUBSCRIBE", self.prefix + "market:" + m)
+        self.markets = want
 
     def next(self, timeout=10.0):
         if self.redis:
-            return self.redis.message(timeout)
+            while True:
+                msg = self.redis.message(timeout)
+                if msg and msg.get("type") == "markets_changed":
+                    self._follow()
+                    continue
+                return msg
         self.sse.sock.settimeout(max(timeout, 0.001))
         try:
             return self.sse.event()

@@ -68,10 +68,12 @@ class Redis:
 
 
 class OwnRedis(Redis):
-    """A redis-server of the test's own (restartable) on a free port."""
+    """A redis-server of the test's own (restartable) on a free port; with
+    persist, its data survives a restart (AOF, as the stack runs it)."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, persist=False):
         self.dir = workdir
+        self.persist = persist
         os.makedirs(workdir, exist_ok=True)
         port = free_port()
         super().__init__("redis://127.0.0.1:%d/0" % port)
@@ -80,7 +82,8 @@ class OwnRedis(Redis):
 
     def start(self):
         self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                      "--appendonly", "no", "--dir", self.dir],
+                                      "--appendonly", "yes" if self.persist else "no",
+                                      "--appendfsync", "always", "--dir", self.dir],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for("redis-server", lambda: self.cmd("PING") == "PONG")
 
@@ -144,15 +147,38 @@ class Publisher:
         return text
 
 
-def new_channel(redis, prefix):
+def new_channel(redis, prefix, markets=()):
+    """A channel record and its market set, as the API writes them."""
     cid = str(uuid.uuid4())
     redis.cmd("HSET", "%schannel:%s" % (prefix, cid), "created", "1")
+    if markets:
+        redis.cmd("SADD", "%schannel:%s:markets" % (prefix, cid), *markets)
     return cid
 
 
+def change_markets(redis, prefix, cid, add=(), remove=()):
+    """What the API's subscribe script does: change the set, then tell the publishers."""
+    if add:
+        redis.cmd("SADD", "%schannel:%s:markets" % (prefix, cid), *add)
+    if remove:
+        redis.cmd("SREM", "%schannel:%s:markets" % (prefix, cid), *remove)
+    return redis.cmd("PUBLISH", "%sstream:%s" % (prefix, cid), '{"type":"markets_changed"}')
+
+
 def publish(redis, prefix, cid, obj):
+    """A message on the channel's private stream (snapshot, closed)."""
     msg = obj if isinstance(obj, str) else json.dumps(obj, separators=(",", ":"))
     return redis.cmd("PUBLISH", "%sstream:%s" % (prefix, cid), msg)
+
+
+def publish_market(redis, prefix, market, obj):
+    """A market update, published once whoever watches it (the reducers)."""
+    msg = obj if isinstance(obj, str) else json.dumps(obj, separators=(",", ":"))
+    return redis.cmd("PUBLISH", "%smarket:%s" % (prefix, market), msg)
+
+
+def numsub(redis, channel):
+    return int(redis.cmd("PUBSUB", "NUMSUB", channel).split()[-1])
 
 
 def update(market, offset, value=1.0, ts=None):
@@ -282,6 +308,9 @@ class WS:
             head += k
         self.sock.sendall(head + payload)
 
+    def close(self):
+        self.sock.close()
+
     def at_eof(self, timeout=10):
         self.sock.settimeout(timeout)
         try:
@@ -322,6 +351,9 @@ class SSE:
             data = [l[6:] if l.startswith(b"data: ") else l[5:] for l in block.split(b"\n") if l.startswith(b"data:")]
             if data:
                 return json.loads(b"\n".join(data))
+
+    def close(self):
+        self.sock.close()
 
     def at_eof(self, timeout=10):
         self.sock.settimeout(timeout)

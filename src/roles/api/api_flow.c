@@ -284,6 +284,15 @@ static void issue_rollback(sl_api_op_t *op)
 	for (size_t i = 0; i < op->nmarkets; i++)
 		if (op->changed[i])
 			sub_cmds(op, i, add_back, NULL);
+	if (op->kind != SL_API_CREATE) {
+		/* Publishers may have followed the change already: tell them
+		 * to read the set again, inside the same transaction. */
+		sl_buf_t ks = SL_BUF_INIT;
+		sl_rstate_key_stream(&ks, op->a->prefix, op->id);
+		const char *v[] = {"PUBLISH", ks.data, sl_rstate_msg_markets_changed};
+		cmdv(op, NULL, 3, v);
+		sl_buf_free(&ks);
+	}
 	exec_cmd(op, NULL);
 }
 
@@ -365,18 +374,25 @@ static void sub_produced(sl_api_op_t *op)
 /* Subscribe or unsubscribe in one atomic step that also checks the channel
  * exists, so a concurrent DELETE cannot leave subscriptions of a channel
  * that is gone. KEYS: channel record, channel's market set, then the subs
- * set of each market's partition; ARGV: "add"|"rem", then market, member
- * pairs. Returns -1 for an unknown channel, else 1/0 per market (changed). */
+ * set of each market's partition; ARGV: "add"|"rem", the channel's private
+ * pub/sub channel, the markets_changed message, then market, member pairs.
+ * When the set changed, publishers holding the channel are told in the same
+ * step (they read the set again), so none can read the set before the
+ * change and miss the message after it. Returns -1 for an unknown channel,
+ * else 1/0 per market (changed). */
 static const char sub_script[] =
 	"if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end\n"
 	"local op = ARGV[1] == 'add' and 'SADD' or 'SREM'\n"
 	"local out = {}\n"
 	"local j = 1\n"
-	"for i = 2, #ARGV, 2 do\n"
+	"local changed = 0\n"
+	"for i = 4, #ARGV, 2 do\n"
 	"  out[j] = redis.call(op, KEYS[2], ARGV[i])\n"
+	"  changed = changed + out[j]\n"
 	"  redis.call(op, KEYS[2 + j], ARGV[i + 1])\n"
 	"  j = j + 1\n"
 	"end\n"
+	"if changed > 0 then redis.call('PUBLISH', ARGV[2], ARGV[3]) end\n"
 	"return out\n";
 
 static void sub_fn(sl_api_op_t *op, redisReply *reply, size_t idx)
@@ -404,9 +420,11 @@ static void sub_written(sl_api_op_t *op)
 
 static void issue_sub(sl_api_op_t *op)
 {
-	size_t n = op->nmarkets, argc = 3 + 2 + n + 1 + 2 * n;
+	size_t n = op->nmarkets, argc = 3 + 2 + n + 3 + 2 * n;
 	const char **argv = sl_xcalloc(argc, sizeof(*argv));
 	sl_buf_t *keys = sl_xcalloc(2 + 2 * n, sizeof(sl_buf_t));
+	sl_buf_t stream = SL_BUF_INIT;
+	sl_rstate_key_stream(&stream, op->a->prefix, op->id);
 	char nkeys[24];
 	snprintf(nkeys, sizeof(nkeys), "%zu", 2 + n);
 	key_channel(op, &keys[0]);
@@ -422,6 +440,8 @@ static void issue_sub(sl_api_op_t *op)
 	for (size_t i = 0; i < 2 + n; i++)
 		argv[k++] = keys[i].data;
 	argv[k++] = op->kind == SL_API_SUBSCRIBE ? "add" : "rem";
+	argv[k++] = stream.data;
+	argv[k++] = sl_rstate_msg_markets_changed;
 	for (size_t i = 0; i < n; i++) {
 		argv[k++] = op->markets[i];
 		argv[k++] = keys[2 + n + i].data;
@@ -429,6 +449,7 @@ static void issue_sub(sl_api_op_t *op)
 	cmdv(op, sub_fn, (int)k, argv);
 	for (size_t i = 0; i < 2 + 2 * n; i++)
 		sl_buf_free(&keys[i]);
+	sl_buf_free(&stream);
 	free(keys);
 	free(argv);
 }

@@ -1,9 +1,20 @@
 /* publisher_int.h: the types shared by the files of `sluice publisher`.
  *
- * publisher.c: settings, HTTP routing, handshakes, channel lookups, lifecycle.
- * publisher_chan.c: the channel table, clients, fan-out, pings and timeouts.
- * publisher_web.c: the dashboard's static files and /config.json.
- * Everything runs on the one loop thread. Internal to this role only.
+ * Read top to bottom, one update's way through the role:
+ *   publisher.c         settings, N loop threads, signals, exit status
+ *   publisher_loop.c    one loop thread: its HTTP server on the shared port
+ *                       (SO_REUSEPORT), its own Redis connections, channel
+ *                       lookups and upgrades, the ops endpoints
+ *   publisher_route.c   the loop's routing table: Redis subscriptions of
+ *                       markets and channels -> members (publisher_route.h)
+ *   publisher_client.c  the clients: sockets taken over from HTTP, their
+ *                       bounded queues (proto/conn.h), WebSocket reads,
+ *                       pings, idle and slow-client rules
+ *   publisher_web.c     the dashboard's static files and /config.json
+ * The process-wide sl_pub_t is read-only once the loops run, but for the
+ * atomics it names; everything in sl_pub_loop_t belongs to its thread: its
+ * frames, connections and metric shard are never touched by another loop.
+ * Internal to this role only.
  */
 #ifndef SL_ROLES_PUBLISHER_INT_H
 #define SL_ROLES_PUBLISHER_INT_H
@@ -14,93 +25,110 @@
 #include "core/metrics.h"
 #include "proto/conn.h"
 #include "proto/http.h"
-#include "proto/runtime.h"
 #include "proto/ws.h"
 #include "redis/rsub.h"
+#include "roles/publisher/publisher_route.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
-#define PUB_CHANNEL_ID_MAX 64
+#define SL_PUB_CHANNEL_ID_MAX 64
+#define SL_PUB_MAX_LOOPS (SL_METRICS_SHARDS - 1)
 
-typedef struct pub pub_t;
-typedef struct chan chan_t;
-typedef struct client client_t;
-typedef struct web web_t;
+typedef struct sl_pub sl_pub_t;
+typedef struct sl_pub_loop sl_pub_loop_t;
+typedef struct sl_pub_client sl_pub_client_t;
+typedef struct sl_pub_web sl_pub_web_t;
 
-enum { SUB_NONE = 0, SUB_PENDING, SUB_ACTIVE, SUB_LEAVING };
-
-struct chan {
-	char *rkey;           /* "<prefix>stream:<id>": the Redis channel */
-	size_t rkey_len;
-	const char *id;       /* points into rkey */
-	client_t *clients;
-	size_t nclients;
-	sl_frame_t *ack;      /* {"type":"subscribed",...}, shared by its clients */
-	uint8_t sub;          /* SUB_* */
-	bool resumed;         /* resubscribing after a Redis reconnect */
-	chan_t *hnext;
-};
-
-struct client {
-	sl_conn_t conn;       /* first: the conn module hands it back */
-	pub_t *pub;
-	chan_t *ch;
-	client_t *cnext, *cprev; /* in the channel */
-	client_t *anext, *aprev; /* all clients */
-	sl_ws_reader_t *rd;   /* only while a client frame is incomplete */
-	uint64_t id;
-	uint64_t last_rx_ms;
-	bool acked;
-};
-
-struct pub {
-	uv_loop_t *loop;
+/* The process: settings, and what the loops share. */
+struct sl_pub {
 	sl_cfg_t *cfg;
-	sl_runtime_t rt;
+	const char *prefix, *redis_url;
+	uint64_t redis_timeout_ms;
+	uint64_t ping_ms, idle_ms, slow_ms, close_grace_ms;
+	size_t max_client_msg;
+	uint32_t flush_every; /* pushes between two flushes within one Redis read */
+	const char *const *cors;
+	size_t ncors;
+	sl_pub_web_t *web;    /* read-only once loaded */
+	sl_pub_loop_t **loops;
+	unsigned nloops;
+	int port;             /* the port every loop listens on */
+	atomic_bool stopping;
+	atomic_uint_fast64_t next_client_id;
+	atomic_uint loops_done;   /* loops whose thread ended */
+	uv_async_t *done_async;   /* on the main loop: a loop thread ended */
+};
+
+/* One event loop on one thread, sharing nothing hot with the others. */
+struct sl_pub_loop {
+	sl_pub_t *pub;
+	unsigned index;
+	uv_loop_t loop;
+	uv_thread_t thread;
+	uv_async_t stop_async;
 	sl_http_server_t *srv;
 	sl_rsub_t *rs;
 	sl_conn_ctx_t cctx;
+	sl_pub_route_t *rt;
 	uv_timer_t sweep;
-	web_t *web;
-	const char *prefix;
-	const char *const *cors;
-	size_t ncors;
-	/* channel table */
-	chan_t **buckets;
-	size_t nbuckets, nchans;
-	client_t *clients;
-	size_t nws, nsse;
-	/* settings */
-	uint64_t ping_ms, idle_ms, slow_ms, close_grace_ms, last_ping_ms;
-	size_t max_client_msg;
-	bool stopping;
+	uint64_t sweep_ms, sweeps;
 	sl_frame_t *ws_ping, *sse_ping;
-	/* metrics */
-	sl_metric_t *m_ws, *m_sse, *m_chans, *m_in, *m_queued, *m_maxq, *m_rejected, *m_resub, *m_unrouted;
-	sl_metric_t *m_state[4];
+	sl_pub_client_t *clients; /* all of this loop's clients */
+	size_t nws, nsse;
+	uint32_t pushed;          /* since the last flush */
+	bool stopping;
+	atomic_bool ready;        /* both Redis connections up (read by any loop's /readyz) */
+	int loop_close_rc;
+	struct {
+		sl_metric_t *ws, *sse, *chans, *in, *queued, *maxq, *rejected, *resub, *unrouted, *received, *ready;
+		sl_metric_t *state[4];
+		uint64_t in_seen, unrouted_seen, resub_seen;
+	} m;
 };
 
-/* publisher_chan.c */
-void pub_chan_setup(pub_t *p);
-void pub_chan_teardown(pub_t *p);
-/* Attach an upgraded client (conn initialised, head queued) to channel id. */
-void pub_client_attach(pub_t *p, client_t *c, const char *id);
-/* The socket of c is closing (hijack on_close). */
-void pub_client_closed(void *ud);
-/* Bytes from a WebSocket client (hijack on_read). */
-void pub_ws_read(void *ud, const char *data, size_t len);
-/* Bytes from an SSE client: ignored (hijack on_read). */
-void pub_sse_read(void *ud, const char *data, size_t len);
+/* A WebSocket or SSE client. */
+struct sl_pub_client {
+	sl_conn_t conn;          /* first: the conn module hands it back */
+	sl_pub_member_t member;  /* in its channel (publisher_route.h) */
+	sl_pub_loop_t *lp;
+	sl_pub_client_t *anext, *aprev; /* all clients of the loop */
+	sl_ws_reader_t *rd;      /* only while a client frame is incomplete */
+	uint64_t id;
+	uint64_t last_rx_ms;
+};
+
+/* publisher_loop.c */
+/* Set up loop index (server listening, Redis connecting); 0 or -1 with err. */
+int sl_pub__loop_init(sl_pub_t *p, sl_pub_loop_t *lp, unsigned index, sl_err_t *err);
+/* Run it on its own thread until it stops; then sl_pub__loop_free. */
+int sl_pub__loop_start(sl_pub_loop_t *lp);
+/* From any thread: begin a clean stop (close 1001, drain, close Redis). */
+void sl_pub__loop_stop(sl_pub_loop_t *lp);
+void sl_pub__loop_join(sl_pub_loop_t *lp);
+void sl_pub__loop_free(sl_pub_loop_t *lp);
+
+/* publisher_client.c */
+void sl_pub__clients_init(sl_pub_loop_t *lp);
+/* Close the sweep timer and the queue context (the loop then drains). */
+void sl_pub__clients_close(sl_pub_loop_t *lp);
+void sl_pub__clients_free(sl_pub_loop_t *lp);
+/* A socket taken over from HTTP for channel id: queue head, join the channel. */
+void sl_pub__client_open(sl_pub_loop_t *lp, sl_http_req_t *req, bool ws, const char *id, const char *sse_origin);
 /* Close every client for shutdown (1001 going away). */
-void pub_close_all(pub_t *p);
-extern const sl_rsub_cbs_t pub_rsub_cbs;
+void sl_pub__clients_close_all(sl_pub_loop_t *lp);
+/* Pings (spread over the interval), idle and slow clients, close deadlines. */
+void sl_pub__clients_sweep(sl_pub_loop_t *lp, uint64_t now_ms);
+/* Bring the message counters up to the routing table's (sweep, reconnects). */
+void sl_pub__sync_counters(sl_pub_loop_t *lp, const sl_pub_route_stats_t *st);
+extern const sl_pub_route_ops_t sl_pub__route_ops;
 
 /* publisher_web.c */
-web_t *pub_web_load(const char *root, const char *api_url, const char *const *metrics, size_t nmetrics);
+sl_pub_web_t *sl_pub__web_load(const char *root, const char *api_url, const char *const *metrics, size_t nmetrics);
 /* True when req was a static file or /config.json (answered). */
-bool pub_web_serve(web_t *w, sl_http_req_t *req);
-void pub_web_free(web_t *w);
+bool sl_pub__web_serve(sl_pub_web_t *w, sl_http_req_t *req);
+void sl_pub__web_free(sl_pub_web_t *w);
 
 #endif

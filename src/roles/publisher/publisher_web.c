@@ -30,7 +30,7 @@ typedef struct file {
 	const char *ctype;
 } file_t;
 
-struct web {
+struct sl_pub_web {
 	file_t *files;
 	size_t nfiles;
 	size_t total;
@@ -55,7 +55,7 @@ static const char *content_type(const char *path)
 	return "application/octet-stream";
 }
 
-static void load_dir(web_t *w, const char *dir, const char *rel)
+static void load_dir(sl_pub_web_t *w, const char *dir, const char *rel)
 {
 	DIR *d = opendir(dir);
 	if (!d)
@@ -91,9 +91,9 @@ static void load_dir(web_t *w, const char *dir, const char *rel)
 	closedir(d);
 }
 
-web_t *pub_web_load(const char *root, const char *api_url, const char *const *metrics, size_t nmetrics)
+sl_pub_web_t *sl_pub__web_load(const char *root, const char *api_url, const char *const *metrics, size_t nmetrics)
 {
-	web_t *w = sl_xcalloc(1, sizeof(*w));
+	sl_pub_web_t *w = sl_xcalloc(1, sizeof(*w));
 	w->root = sl_xstrdup(root);
 	load_dir(w, root, "");
 	sl_buf_t b = SL_BUF_INIT;
@@ -124,7 +124,7 @@ web_t *pub_web_load(const char *root, const char *api_url, const char *const *me
 	return w;
 }
 
-bool pub_web_serve(web_t *w, sl_http_req_t *req)
+bool sl_pub__web_serve(sl_pub_web_t *w, sl_http_req_t *req)
 {
 	const char *m = sl_http_req_method(req);
 	if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0)
@@ -156,7 +156,7 @@ bool pub_web_serve(web_t *w, sl_http_req_t *req)
 	return false;
 }
 
-void pub_web_free(web_t *w)
+void sl_pub__web_free(sl_pub_web_t *w)
 {
 	if (!w)
 		return;

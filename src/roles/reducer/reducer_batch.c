@@ -6,7 +6,8 @@
  * after a crash never moves state backwards), and send one Redis pipeline: first one EVAL per
  * partition that writes the newest record of each market of the batch
  * (sl_rstate_lua_set_newer, which again refuses an older offset), then one
- * PUBLISH per record and subscribed channel, in offset order. When the last
+ * PUBLISH per record to its market's channel, in offset order, whatever the
+ * number of channels watching it (each publisher fans it out locally). When the last
  * reply arrives the batch's offsets count as acknowledged; the tick commits
  * the acknowledged offsets (async, explicit list) at most every 100 ms, so
  * a fast stream of small batches does not become a stream of OffsetCommit
@@ -178,36 +179,9 @@ static void list_append(sl_batch_t **head, sl_batch_t **tail, sl_batch_t *b)
 	*tail = b;
 }
 
-typedef struct pub_ctx {
-	sl_reducer_t *r;
-	sl_batch_t *b;
-	argv_b_t *a;
-	sl_buf_t *msg, *tmp;
-	int rv;
-} pub_ctx_t;
-
-/* PUBLISH one update to one channel's stream (through sl_rmap_each). */
-static void publish_one_cb(const char *k, size_t n, void *val, void *arg)
-{
-	(void)val;
-	pub_ctx_t *ctx = arg;
-	if (ctx->rv)
-		return;
-	char ch[64];
-	snprintf(ch, sizeof(ch), "%.*s", (int)n, k);
-	arg_reset(ctx->a);
-	arg_add(ctx->a, "PUBLISH", 7);
-	sl_buf_reset(ctx->tmp);
-	sl_rstate_key_stream(ctx->tmp, ctx->r->prefix, ch);
-	arg_add(ctx->a, ctx->tmp->data, ctx->tmp->len);
-	arg_add(ctx->a, ctx->msg->data, ctx->msg->len);
-	ctx->rv = send_argv(ctx->r, ctx->b, ctx->a);
-	if (!ctx->rv)
-		sl_metric_add(ctx->r->m.messages_out, 1);
-}
-
 /* Write the newest record of each market per partition, then publish every
- * record to every subscribed channel. Returns 0 or SL_EUNAVAIL. */
+ * record once to its market's channel (publishers fan it out to their
+ * clients), when some channel watches the market. Returns 0 or SL_EUNAVAIL. */
 static int build_and_send(sl_reducer_t *r, sl_batch_t *b)
 {
 	argv_b_t a = {0};
@@ -257,9 +231,15 @@ static int build_and_send(sl_reducer_t *r, sl_batch_t *b)
 		sl_buf_t msg = SL_BUF_INIT;
 		sl_rstate_update_json(&msg, b->text.data + rec->moff, rec->mlen, b->text.data + rec->joff, rec->jlen,
 				      rec->offset, rec->partition, rec->ts);
-		pub_ctx_t ctx = {r, b, &a, &msg, &tmp, 0};
-		sl_rmap_each(mk->channels, publish_one_cb, &ctx);
-		rv = ctx.rv;
+		arg_reset(&a);
+		arg_add(&a, "PUBLISH", 7);
+		sl_buf_reset(&tmp);
+		sl_rstate_key_market(&tmp, r->prefix, b->text.data + rec->moff, rec->mlen);
+		arg_add(&a, tmp.data, tmp.len);
+		arg_add(&a, msg.data, msg.len);
+		rv = send_argv(r, b, &a);
+		if (!rv)
+			sl_metric_add(r->m.messages_out, 1);
 		sl_buf_free(&msg);
 	}
 	arg_free(&a);
