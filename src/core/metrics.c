@@ -40,8 +40,9 @@ static void *collect_args[8];
 static size_t ncollect;
 static time_t start_time;
 
-const double sl_metric_latency_ms_bounds[] = {0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 50, 75, 100, 150, 250,
-					      500, 1000, 2500, 5000, 10000};
+/* Fine below 5 ms, where the fan-out path's latency budget is spent. */
+const double sl_metric_latency_ms_bounds[] = {0.1, 0.25, 0.5, 0.75, 1,   1.5, 2,   2.5,  3,    4,    5,    7.5, 10,
+					      15,  20,   30,  50,   75, 100, 150, 250, 500, 1000, 2500, 5000, 10000};
 const size_t sl_metric_latency_ms_nbounds = sizeof(sl_metric_latency_ms_bounds) / sizeof(double);
 
 void sl_metrics_thread_shard(unsigned shard)

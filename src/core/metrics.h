@@ -37,7 +37,7 @@ double sl_metric_value(const sl_metric_t *m);
 /* Quantile estimate of a histogram from its buckets (linear within a bucket). */
 double sl_metric_quantile(const sl_metric_t *m, double q);
 
-/* Bucket bounds for latencies in milliseconds, 0.25 ms .. 10 s. */
+/* Bucket bounds for latencies in milliseconds, 0.1 ms .. 10 s. */
 extern const double sl_metric_latency_ms_bounds[];
 extern const size_t sl_metric_latency_ms_nbounds;
 

@@ -77,6 +77,8 @@ void sl_reducer__add_record(sl_reducer_t *r, sl_batch_t **bp, const rd_kafka_mes
 	rec->ts = rd_kafka_message_timestamp(rkm, NULL);
 	if (rec->ts < 0)
 		rec->ts = sl_clock_wall_ms();
+	else if (!replay)
+		sl_metric_observe(r->m.poll_latency, sl_clock_wall_ms_f() - (double)rec->ts);
 	rec->moff = (uint32_t)b->text.len;
 	rec->mlen = (uint32_t)mlen;
 	sl_buf_append(&b->text, market, mlen);
@@ -304,11 +306,11 @@ static void finish(sl_batch_t *b)
 		sl_reducer__redis_failed(r);
 		return;
 	}
-	int64_t now = sl_clock_wall_ms();
+	double now = sl_clock_wall_ms_f();
 	for (size_t i = 0; i < b->n; i++) {
 		sl_rec_t *rec = &b->recs[i];
 		if (!rec->replay)
-			sl_metric_observe(r->m.latency, (double)(now - rec->ts));
+			sl_metric_observe(r->m.latency, now - (double)rec->ts);
 		sl_part_t *p = sl_reducer__part(r, rec->partition);
 		if (p && rec->offset + 1 > p->acked_next) {
 			p->acked_next = rec->offset + 1;

@@ -146,7 +146,7 @@ typedef struct sl_reducer {
 	int closes_pending;
 
 	struct {
-		sl_metric_t *records_in, *messages_out, *batches, *batch_records, *pipeline_cmds, *latency,
+		sl_metric_t *records_in, *messages_out, *batches, *batch_records, *pipeline_cmds, *latency, *poll_latency,
 			*lag, *owned, *subs, *commands, *snapshots, *stale, *replayed, *failed, *redis_pending,
 			*load_ms, *commits_failed;
 	} m;

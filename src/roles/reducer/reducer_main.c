@@ -101,12 +101,15 @@ static void metrics_init(sl_reducer_t *r)
 {
 	static const double batch_bounds[] = {1, 10, 100, 1000, 10000, 100000};
 	r->m.records_in = sl_metric_counter("sluice_reducer_records_in_total", "", "data records consumed");
-	r->m.messages_out = sl_metric_counter("sluice_reducer_messages_out_total", "", "updates published to channels");
+	r->m.messages_out = sl_metric_counter("sluice_reducer_messages_out_total", "", "updates published to market channels (one per record of a watched market)");
 	r->m.batches = sl_metric_counter("sluice_reducer_batches_total", "", "pipelines acknowledged by Redis");
 	r->m.batch_records = sl_metric_histogram("sluice_reducer_batch_records", "", "records per pipeline",
 						 batch_bounds, 6);
 	r->m.pipeline_cmds = sl_metric_histogram("sluice_reducer_redis_pipeline_commands", "",
 						 "Redis commands per pipeline", batch_bounds, 6);
+	r->m.poll_latency = sl_metric_histogram("sluice_reducer_poll_latency_ms", "",
+						"record timestamp to the reducer taking it from the consumer, ms",
+						sl_metric_latency_ms_bounds, sl_metric_latency_ms_nbounds);
 	r->m.latency = sl_metric_histogram("sluice_reducer_e2e_latency_ms", "",
 					   "record timestamp to Redis acknowledgement, ms", sl_metric_latency_ms_bounds,
 					   sl_metric_latency_ms_nbounds);
