@@ -13,6 +13,7 @@
 #include "core/metrics.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <http_parser.h>
 #include <stdarg.h>
@@ -81,6 +82,7 @@ struct sl_http_server {
 	size_t ncors;
 	conn_t *conns;
 	size_t nconns;
+	atomic_size_t *shared_conns; /* the process's count when loops share a limit */
 	uint64_t next_id;
 	bool closing;
 	bool free_when_closed; /* listen failed: free once the listener is closed */
@@ -438,6 +440,8 @@ static void handle_closed_cb(uv_handle_t *h)
 	if (c->next)
 		c->next->prev = c->prev;
 	srv->nconns--;
+	if (srv->shared_conns)
+		atomic_fetch_sub(srv->shared_conns, 1);
 	req_reset(&c->req);
 	sl_buf_free(&c->req.url);
 	sl_buf_free(&c->req.hdrs);
@@ -480,11 +484,12 @@ static void accept_cb(uv_stream_t *ls, int status)
 		srv->conns->prev = c;
 	srv->conns = c;
 	srv->nconns++;
+	size_t held = srv->shared_conns ? atomic_fetch_add(srv->shared_conns, 1) + 1 : srv->nconns;
 	if (uv_accept(ls, (uv_stream_t *)&c->tcp) < 0) {
 		conn_close(c);
 		return;
 	}
-	if (srv->nconns > srv->lim.max_connections || srv->closing) {
+	if (held > srv->lim.max_connections || srv->closing) {
 		sl_metric_add(srv->m_rejected, 1);
 		sl_log_warn("http_conn_rejected", "reason=%s conns=%zu", srv->closing ? "closing" : "max_connections",
 			    srv->nconns);
@@ -559,6 +564,11 @@ void sl_http_server_set_extra_headers(sl_http_server_t *srv, const char *lines)
 void sl_http_server_set_reuseport(sl_http_server_t *srv, sl_http_reuseport_t mode)
 {
 	srv->reuseport = mode;
+}
+
+void sl_http_server_share_count(sl_http_server_t *srv, atomic_size_t *count)
+{
+	srv->shared_conns = count;
 }
 
 static int bind_reuseport_fd(uv_tcp_t *tcp, const struct sockaddr *sa, socklen_t salen)

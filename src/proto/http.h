@@ -19,6 +19,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -54,6 +55,10 @@ void sl_http_server_set_cors(sl_http_server_t *srv, const char *const *origins, 
  * FIRST also checks that nobody else holds the port; the others JOIN it. */
 typedef enum { SL_HTTP_REUSEPORT_OFF = 0, SL_HTTP_REUSEPORT_FIRST, SL_HTTP_REUSEPORT_JOIN } sl_http_reuseport_t;
 void sl_http_server_set_reuseport(sl_http_server_t *srv, sl_http_reuseport_t mode);
+/* Count connections in *count, shared by the servers of the loops of one
+ * process, so that max_connections holds for the process (the kernel does
+ * not spread connections evenly enough to split the limit). */
+void sl_http_server_share_count(sl_http_server_t *srv, atomic_size_t *count);
 /* port 0 picks a free port; see sl_http_server_port. */
 int sl_http_server_listen(sl_http_server_t *srv, const char *host, int port, sl_err_t *err);
 int sl_http_server_port(const sl_http_server_t *srv);
@@ -126,9 +131,10 @@ bool sl_iov_prefix(sl_iov_t a, const char *lit);
  * listen-host and the role's "port" key. NULL with err filled on failure. */
 sl_http_server_t *sl_http_server_from_cfg(uv_loop_t *loop, const sl_cfg_t *cfg, sl_http_handler_cb handler, void *arg,
 					  sl_err_t *err);
-/* The same for loop `index` of `nloops` sharing one port: the connection
- * limit is split between them; loop 0 binds the configured port, the others
- * the port it got (`port`). */
+/* The same for loop `index` of `nloops` sharing one port and one
+ * connection count (`conns`, see sl_http_server_share_count); loop 0 binds
+ * the configured port, the others the port it got (`port`). */
 sl_http_server_t *sl_http_server_from_cfg_shared(uv_loop_t *loop, const sl_cfg_t *cfg, unsigned index, unsigned nloops,
-						 int port, sl_http_handler_cb handler, void *arg, sl_err_t *err);
+						 int port, atomic_size_t *conns, sl_http_handler_cb handler, void *arg,
+						 sl_err_t *err);
 #endif

@@ -129,13 +129,11 @@ bool sl_http_serve_ops(sl_http_req_t *req, sl_http_ready_cb ready_cb, void *arg)
 }
 
 sl_http_server_t *sl_http_server_from_cfg_shared(uv_loop_t *loop, const sl_cfg_t *cfg, unsigned index, unsigned nloops,
-						 int port, sl_http_handler_cb handler, void *arg, sl_err_t *err)
+						 int port, atomic_size_t *conns, sl_http_handler_cb handler, void *arg,
+						 sl_err_t *err)
 {
-	if (nloops == 0)
-		nloops = 1;
-	size_t maxc = (size_t)sl_cfg_int(cfg, "max-connections");
 	sl_http_limits_t lim = {
-		.max_connections = (maxc + nloops - 1) / nloops,
+		.max_connections = (size_t)sl_cfg_int(cfg, "max-connections"),
 		.max_header_bytes = (size_t)sl_cfg_int(cfg, "max-header-bytes"),
 		.max_body_bytes = (size_t)sl_cfg_int(cfg, "max-body-bytes"),
 		.idle_timeout_ms = (uint64_t)sl_cfg_int(cfg, "idle-timeout-ms"),
@@ -146,6 +144,8 @@ sl_http_server_t *sl_http_server_from_cfg_shared(uv_loop_t *loop, const sl_cfg_t
 	sl_http_server_set_cors(srv, origins, n);
 	if (nloops > 1)
 		sl_http_server_set_reuseport(srv, index == 0 ? SL_HTTP_REUSEPORT_FIRST : SL_HTTP_REUSEPORT_JOIN);
+	if (conns)
+		sl_http_server_share_count(srv, conns);
 	if (sl_http_server_listen(srv, sl_cfg_str(cfg, "listen-host"), port, err) < 0) {
 		sl_http_server_discard(srv);
 		return NULL;
@@ -156,5 +156,5 @@ sl_http_server_t *sl_http_server_from_cfg_shared(uv_loop_t *loop, const sl_cfg_t
 sl_http_server_t *sl_http_server_from_cfg(uv_loop_t *loop, const sl_cfg_t *cfg, sl_http_handler_cb handler, void *arg,
 					  sl_err_t *err)
 {
-	return sl_http_server_from_cfg_shared(loop, cfg, 0, 1, (int)sl_cfg_int(cfg, "port"), handler, arg, err);
+	return sl_http_server_from_cfg_shared(loop, cfg, 0, 1, (int)sl_cfg_int(cfg, "port"), NULL, handler, arg, err);
 }

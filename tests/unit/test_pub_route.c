@@ -181,6 +181,12 @@ static void test_subscribe_order(void **state)
 	sl_pub_route_join(rt, &m2, "c1");
 	assert_true(m2.acked);
 	assert_int_equal(f.nsubs, 3); /* nothing subscribed twice */
+	sl_pub_route_stats_t st;
+	sl_pub_route_stats(rt, &st);
+	assert_int_equal(st.chans, 1);
+	assert_int_equal(st.markets, 2);
+	assert_int_equal(st.chans_ready, 1);
+	assert_int_equal(st.chans_by_state[2], 1); /* active */
 	sl_pub_route_leave(rt, &m);
 	sl_pub_route_leave(rt, &m2);
 	finish(rt, &f);

@@ -59,6 +59,7 @@ struct sl_pub {
 	atomic_bool stopping;
 	atomic_uint_fast64_t next_client_id;
 	atomic_uint loops_done;   /* loops whose thread ended */
+	atomic_size_t conns;      /* HTTP connections of all loops (--max-connections holds for the process) */
 	uv_async_t *done_async;   /* on the main loop: a loop thread ended */
 };
 

@@ -296,7 +296,8 @@ int sl_pub__loop_init(sl_pub_t *p, sl_pub_loop_t *lp, unsigned index, sl_err_t *
 	lp->rt = sl_pub_route_new(p->prefix, &sl_pub__route_ops, lp);
 	sl_pub__clients_init(lp);
 	uv_async_init(&lp->loop, &lp->stop_async, stop_async_cb);
-	lp->srv = sl_http_server_from_cfg_shared(&lp->loop, p->cfg, index, p->nloops, p->port, handler, lp, err);
+	lp->srv = sl_http_server_from_cfg_shared(&lp->loop, p->cfg, index, p->nloops, p->port, &p->conns, handler, lp,
+						 err);
 	if (!lp->srv) {
 		/* Close what is open on this thread, before any loop runs. */
 		lp->stopping = true;

@@ -81,6 +81,7 @@ struct sl_pub_route {
 	size_t nb, n;
 	uint64_t gen;
 	bool up;
+	bool retry;          /* something failed to go out: sl_pub_route_retry walks the table */
 	sl_pub_route_stats_t st;
 	sl_buf_t tmp;
 };
@@ -135,8 +136,25 @@ static void insert(sl_pub_route_t *rt, entry_t *e, char *rkey, size_t rlen, uint
 	entry_t **pp = slot(rt, rkey, rlen, e->hash);
 	e->hnext = NULL;
 	*pp = e;
+	if (kind == K_CHAN) {
+		rt->st.chans++;
+		rt->st.chans_by_state[SUB_NONE]++;
+	} else {
+		rt->st.markets++;
+	}
 	if (++rt->n > rt->nb)
 		grow(rt);
+}
+
+/* Every subscription state change goes through here, so the statistics
+ * are counters rather than a walk of the table. */
+static void set_sub(sl_pub_route_t *rt, entry_t *e, uint8_t sub)
+{
+	if (e->kind == K_CHAN) {
+		rt->st.chans_by_state[e->sub]--;
+		rt->st.chans_by_state[sub]++;
+	}
+	e->sub = sub;
 }
 
 static void unlink_entry(sl_pub_route_t *rt, entry_t *e)
@@ -145,6 +163,12 @@ static void unlink_entry(sl_pub_route_t *rt, entry_t *e)
 	if (*pp == e)
 		*pp = e->hnext;
 	rt->n--;
+	if (e->kind == K_CHAN) {
+		rt->st.chans--;
+		rt->st.chans_by_state[e->sub]--;
+	} else {
+		rt->st.markets--;
+	}
 }
 
 /* ---- markets ---- */
@@ -162,13 +186,17 @@ static void mkt_free(sl_pub_route_t *rt, mkt_t *mk)
 static void mkt_step(sl_pub_route_t *rt, mkt_t *mk)
 {
 	if (mk->nlinks) {
-		if (mk->e.sub == SUB_NONE && rt->up && rt->ops.subscribe(rt->arg, mk->e.rkey, mk->e.rlen) == 0)
-			mk->e.sub = SUB_PENDING;
+		if (mk->e.sub == SUB_NONE && rt->up) {
+			if (rt->ops.subscribe(rt->arg, mk->e.rkey, mk->e.rlen) == 0)
+				set_sub(rt, &mk->e, SUB_PENDING);
+			else
+				rt->retry = true;
+		}
 		return;
 	}
 	if (mk->e.sub == SUB_ACTIVE) {
 		if (rt->up && rt->ops.unsubscribe(rt->arg, mk->e.rkey, mk->e.rlen) == 0) {
-			mk->e.sub = SUB_LEAVING;
+			set_sub(rt, &mk->e, SUB_LEAVING);
 			return;
 		}
 		mkt_free(rt, mk);
@@ -283,10 +311,12 @@ static void send_load(sl_pub_route_t *rt, sl_pub_chan_t *ch)
 	ld->seq = ++ch->load_seq;
 	ld->rlen = ch->e.rlen;
 	memcpy(ld->rkey, ch->e.rkey, ch->e.rlen + 1);
-	if (rt->ops.load(rt->arg, ch->markets_key, ld) == 0)
+	if (rt->ops.load(rt->arg, ch->markets_key, ld) == 0) {
 		ch->load = L_INFLIGHT;
-	else
+	} else {
 		free(ld); /* L_NONE: sl_pub_route_retry sends it again */
+		rt->retry = true;
+	}
 }
 
 static void ack_members(sl_pub_route_t *rt, sl_pub_chan_t *ch)
@@ -312,19 +342,25 @@ static void ack_members(sl_pub_route_t *rt, sl_pub_chan_t *ch)
 	sl_frame_unref(resumed);
 }
 
+static void set_ready(sl_pub_route_t *rt, sl_pub_chan_t *ch, bool ready)
+{
+	rt->st.chans_ready += (size_t)ready - (size_t)ch->ready;
+	ch->ready = ready;
+}
+
 /* Move a channel on as far as it can go (see the file comment). */
 static void chan_step(sl_pub_route_t *rt, sl_pub_chan_t *ch)
 {
 	if (!ch->nmembers) {
 		/* Forget the set: a member that comes back reads it again. */
-		ch->ready = false;
+		set_ready(rt, ch, false);
 		ch->load = L_NONE;
 		ch->load_seq++;
 		ch->reload = false;
 		unlink_all(rt, ch);
 		if (ch->e.sub == SUB_ACTIVE) {
 			if (rt->up && rt->ops.unsubscribe(rt->arg, ch->e.rkey, ch->e.rlen) == 0) {
-				ch->e.sub = SUB_LEAVING;
+				set_sub(rt, &ch->e, SUB_LEAVING);
 				return;
 			}
 			chan_free(rt, ch);
@@ -333,14 +369,18 @@ static void chan_step(sl_pub_route_t *rt, sl_pub_chan_t *ch)
 		}
 		return;
 	}
-	if (ch->e.sub == SUB_NONE && rt->up && rt->ops.subscribe(rt->arg, ch->e.rkey, ch->e.rlen) == 0)
-		ch->e.sub = SUB_PENDING;
+	if (ch->e.sub == SUB_NONE && rt->up) {
+		if (rt->ops.subscribe(rt->arg, ch->e.rkey, ch->e.rlen) == 0)
+			set_sub(rt, &ch->e, SUB_PENDING);
+		else
+			rt->retry = true;
+	}
 	if (ch->e.sub == SUB_ACTIVE && ch->load == L_NONE)
 		send_load(rt, ch);
 	bool ready = ch->e.sub == SUB_ACTIVE && ch->load == L_DONE && ch->npending == 0;
 	if (ready && !ch->ready)
 		ack_members(rt, ch);
-	ch->ready = ready;
+	set_ready(rt, ch, ready);
 }
 
 const char *sl_pub_route_chan_id(const sl_pub_chan_t *ch)
@@ -496,7 +536,7 @@ void sl_pub_route_subscribed(sl_pub_route_t *rt, const char *rkey, size_t rlen)
 	entry_t *e = find(rt, rkey, rlen);
 	if (!e || e->sub != SUB_PENDING)
 		return;
-	e->sub = SUB_ACTIVE;
+	set_sub(rt, e, SUB_ACTIVE);
 	if (e->kind == K_CHAN) {
 		chan_step(rt, (sl_pub_chan_t *)e);
 		return;
@@ -516,7 +556,7 @@ void sl_pub_route_unsubscribed(sl_pub_route_t *rt, const char *rkey, size_t rlen
 	entry_t *e = find(rt, rkey, rlen);
 	if (!e || e->sub != SUB_LEAVING)
 		return;
-	e->sub = SUB_NONE;
+	set_sub(rt, e, SUB_NONE);
 	if (e->kind == K_CHAN)
 		chan_step(rt, (sl_pub_chan_t *)e); /* subscribes again, or frees */
 	else
@@ -541,11 +581,11 @@ void sl_pub_route_redis_state(sl_pub_route_t *rt, bool up)
 				}
 				for (sl_pub_member_t *m = ch->members; m; m = m->next)
 					ch->resumed = ch->resumed || m->acked;
-				e->sub = SUB_NONE;
+				set_sub(rt, e, SUB_NONE);
 				ch->load = L_NONE;
 				ch->load_seq++; /* an answer read before the drop is stale */
 				ch->reload = false;
-				ch->ready = false;
+				set_ready(rt, ch, false);
 				ch->npending = ch->nlinks;
 				if (!ch->nmembers)
 					chan_free(rt, ch);
@@ -555,7 +595,7 @@ void sl_pub_route_redis_state(sl_pub_route_t *rt, bool up)
 					mkt_step(rt, mk);
 					continue;
 				}
-				e->sub = SUB_NONE;
+				set_sub(rt, e, SUB_NONE);
 				if (!mk->nlinks)
 					mkt_free(rt, mk);
 			}
@@ -575,6 +615,7 @@ void sl_pub_route_markets(sl_pub_route_t *rt, sl_pub_load_t *ld, int result, con
 		return;
 	if (result < 0) {
 		ch->load = L_NONE; /* retried by sl_pub_route_retry */
+		rt->retry = true;
 		return;
 	}
 	/* The diff, in three passes over short lists: mark the new set, drop
@@ -618,8 +659,9 @@ void sl_pub_route_markets(sl_pub_route_t *rt, sl_pub_load_t *ld, int result, con
 
 void sl_pub_route_retry(sl_pub_route_t *rt)
 {
-	if (!rt->up)
+	if (!rt->up || !rt->retry)
 		return;
+	rt->retry = false; /* what fails again sets it again */
 	for (size_t i = 0; i < rt->nb; i++) {
 		for (entry_t *e = rt->b[i], *next; e; e = next) {
 			next = e->hnext;
@@ -637,17 +679,4 @@ void sl_pub_route_retry(sl_pub_route_t *rt)
 void sl_pub_route_stats(const sl_pub_route_t *rt, sl_pub_route_stats_t *st)
 {
 	*st = rt->st;
-	st->chans = st->markets = st->chans_ready = 0;
-	memset(st->chans_by_state, 0, sizeof(st->chans_by_state));
-	for (size_t i = 0; i < rt->nb; i++) {
-		for (entry_t *e = rt->b[i]; e; e = e->hnext) {
-			if (e->kind == K_CHAN) {
-				st->chans++;
-				st->chans_by_state[e->sub]++;
-				st->chans_ready += ((sl_pub_chan_t *)e)->ready;
-			} else {
-				st->markets++;
-			}
-		}
-	}
 }
