@@ -4,7 +4,15 @@
 # .state/bench-NAME (stopped, with every pid in $pids, when the script
 # exits), its settings exported, and fresh data/command topics named after
 # NAME so runs never see each other's records. Sets st (the state folder).
+# The broker is sized for this 2-core machine unless the caller says
+# otherwise (SLUICE_KAFKA_EXTRA_PROPS, SLUICE_KAFKA_JVM_OPTS; set them empty
+# for Kafka's defaults): one network thread, two I/O threads and the serial
+# collector cut the broker's CPU by about a quarter at 2,000 records/s
+# (docs/benchmarks-pipeline.md, "Kafka in proportion").
 # Non-goals: measuring anything; each bench/<name>.sh does that.
+
+export SLUICE_KAFKA_EXTRA_PROPS=${SLUICE_KAFKA_EXTRA_PROPS-$'num.network.threads=1\nnum.io.threads=2'}
+export SLUICE_KAFKA_JVM_OPTS=${SLUICE_KAFKA_JVM_OPTS-"-XX:+UseSerialGC"}
 
 bench_stack_up() {
 	local name=$1

@@ -43,8 +43,6 @@ static opts_t o = {"127.0.0.1", 6379, "sluice:", "bench", 1000, 1000, 5, 0, 42, 
 static redisAsyncContext *ac;
 static uv_loop_t *loop;
 static uv_timer_t tick;
-static uint32_t **subs; /* per market (1-based): client numbers */
-static uint32_t *nsubs;
 static uint64_t *seq;
 static uint64_t sent_cmds, replies, updates, publishes, throttled;
 static double t0;
@@ -113,13 +111,11 @@ static void publish_update(void)
 			 "{\"type\":\"update\",\"market\":\"m-%04u\",\"value\":{\"price\":%.4f},\"offset\":%llu,"
 			 "\"partition\":0,\"ts\":%lld}",
 			 m, 100.0 + (double)(off % 1000) / 7.0, (unsigned long long)off, (long long)wall_ms());
-	for (uint32_t j = 0; j < nsubs[m]; j++) {
-		char chan[256];
-		snprintf(chan, sizeof(chan), "%sstream:%s-%u", o.prefix, o.chan_prefix, subs[m][j]);
-		redisAsyncCommand(ac, reply_cb, NULL, "PUBLISH %s %b", chan, payload, (size_t)n);
-		sent_cmds++;
-		publishes++;
-	}
+	char chan[256];
+	snprintf(chan, sizeof(chan), "%smarket:m-%04u", o.prefix, m);
+	redisAsyncCommand(ac, reply_cb, NULL, "PUBLISH %s %b", chan, payload, (size_t)n);
+	sent_cmds++;
+	publishes++;
 	updates++;
 }
 
@@ -213,19 +209,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "publisher-feed: need clients > 0, markets > 0, per-client <= markets\n");
 		return 2;
 	}
-	subs = calloc(o.markets + 1, sizeof(*subs));
-	nsubs = calloc(o.markets + 1, sizeof(*nsubs));
 	seq = calloc(o.markets + 1, sizeof(*seq));
 	uint32_t *mk = calloc(o.per_client, sizeof(*mk));
 	if (o.channels)
 		o.clients = o.channels; /* the driver only knows channels */
-	for (uint32_t i = 0; i < o.clients; i++) {
-		sb_client_markets(o.seed, i, o.markets, o.per_client, mk);
-		for (uint32_t k = 0; k < o.per_client; k++) {
-			subs[mk[k]] = realloc(subs[mk[k]], (nsubs[mk[k]] + 1) * sizeof(uint32_t));
-			subs[mk[k]][nsubs[mk[k]]++] = i;
-		}
-	}
 	loop = uv_default_loop();
 	ac = redisAsyncConnect(o.host, o.port);
 	if (!ac || ac->err) {
@@ -236,24 +223,23 @@ int main(int argc, char **argv)
 	redisAsyncSetConnectCallback(ac, connect_cb);
 	redisAsyncSetDisconnectCallback(ac, disconnect_cb);
 	for (uint32_t i = 0; i < o.clients; i++) {
-		char key[256], mlist[256];
-		size_t ml = 0;
+		char key[256], mkey[300];
 		sb_client_markets(o.seed, i, o.markets, o.per_client, mk);
-		for (uint32_t k = 0; k < o.per_client && ml + 8 < sizeof(mlist); k++)
-			ml += (size_t)snprintf(mlist + ml, sizeof(mlist) - ml, "%sm-%04u", k ? "," : "", mk[k]);
 		snprintf(key, sizeof(key), "%schannel:%s-%u", o.prefix, o.chan_prefix, i);
-		redisAsyncCommand(ac, reply_cb, NULL, "HSET %s markets %s", key, mlist);
-		sent_cmds++;
+		redisAsyncCommand(ac, reply_cb, NULL, "HSET %s created 1", key);
+		snprintf(mkey, sizeof(mkey), "%s:markets", key);
+		for (uint32_t k = 0; k < o.per_client; k++) {
+			char m[16];
+			snprintf(m, sizeof(m), "m-%04u", mk[k]);
+			redisAsyncCommand(ac, reply_cb, NULL, "SADD %s %s", mkey, m);
+		}
+		sent_cmds += 1 + o.per_client;
 	}
 	free(mk);
 	srand((unsigned)o.seed);
 	uv_timer_init(loop, &tick);
 	uv_timer_start(&tick, tick_cb, 2, 2);
 	uv_run(loop, UV_RUN_DEFAULT);
-	for (uint32_t m = 0; m <= o.markets; m++)
-		free(subs[m]);
-	free(subs);
-	free(nsubs);
 	free(seq);
 	return 0;
 }

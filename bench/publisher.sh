@@ -3,7 +3,7 @@
 #
 # What it measures: `sluice publisher` alone, fed straight through Redis by
 # bench/publisher-feed.c (which does the reducers' job: one PUBLISH per
-# channel that watches the updated market), read by bench/ws-load.c (10,000
+# market update, on the market's channel), read by bench/ws-load.c (10,000
 # WebSocket clients on one libuv loop). Scenarios, side by side:
 #   sportsbook-shape  1,000 markets, 10,000 clients with 5 random markets
 #                     each, one channel per client, 2,000 updates/s
@@ -69,7 +69,8 @@ run() {
 	local pport; pport=$(free_port)
 	local prefix="b$n:" cp="c$n"
 	"$bin" publisher --port "$pport" --listen-host 127.0.0.1 --redis-url "redis://127.0.0.1:$rport/0" \
-		--redis-prefix "$prefix" --log-level warn --max-connections $((clients + 100)) >"$st/pub-$n.log" 2>&1 &
+		--redis-prefix "$prefix" --log-level warn --max-connections $((clients + 100)) ${BENCH_PUBLISHER_ARGS:-} \
+		>"$st/pub-$n.log" 2>&1 &
 	pub_pid=$!
 	wait_for 10 "publisher" curl -fsS -o /dev/null "http://127.0.0.1:$pport/readyz" || return 1
 	local rss0; rss0=$(rss_kb "$pub_pid")

@@ -92,13 +92,16 @@ delete.topic.enable=true
 log.retention.hours=24
 log.segment.bytes=268435456
 PROPS
+	# Extra broker settings, one per line (benchmarks tune threads with it).
+	[ -n "${SLUICE_KAFKA_EXTRA_PROPS:-}" ] && printf '%s\n' "$SLUICE_KAFKA_EXTRA_PROPS" >> "$nd/server.properties"
 	if [ ! -f "$nd/data/meta.properties" ]; then
 		java -cp "$(kafka_cp)" -Dlog4j.configuration="file:$KAFKA_LIBS/log4j.properties" \
 			kafka.tools.StorageTool format -t "$cluster_id" -c "$nd/server.properties" \
 			> "$nd/format.log" 2>&1 || { tail -20 "$nd/format.log" >&2; die "kafka node $id: storage format failed"; }
 	fi
 	# setsid: the broker outlives this script and ignores the terminal's signals.
-	setsid java -Xms"$heap" -Xmx"$heap" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+	# shellcheck disable=SC2086 # SLUICE_KAFKA_JVM_OPTS: extra JVM flags, split on spaces
+	setsid java -Xms"$heap" -Xmx"$heap" ${SLUICE_KAFKA_JVM_OPTS:--XX:+UseG1GC -XX:MaxGCPauseMillis=20} -Djava.awt.headless=true \
 		-Dlog4j.configuration="file:$KAFKA_LIBS/log4j.properties" \
 		-cp "$(kafka_cp)" kafka.Kafka "$nd/server.properties" \
 		> "$nd/kafka.log" 2>&1 < /dev/null &
