@@ -64,18 +64,27 @@ for r in reducer-1 reducer-2 api publisher; do
 	wait_for 60 "$r ready" curl -fsS -o /dev/null "http://127.0.0.1:${port[$r]}/readyz" ||
 		{ tail -5 "$st/$r.log" >&2; echo "sportsbook.sh: $r not ready" >&2; exit 1; }
 done
-# A rebalance inside the window would replay records (counted as duplicates):
-# measure only once the two reducers share all 12 partitions.
+# A rebalance inside a window would replay records (counted as duplicates)
+# and stall the stream: measure only once the two reducers share all 12
+# partitions, each owning some, the same way twice in a row a second apart.
 owned() {
-	local total=0 r v
+	local total=0 r v now=""
 	for r in reducer-1 reducer-2; do
 		v=$(curl -fsS "http://127.0.0.1:${port[$r]}/metrics" | awk '$1 == "sluice_reducer_partitions_owned" {print int($2)}')
-		total=$((total + ${v:-0}))
+		[ "${v:-0}" -gt 0 ] || return 1
+		total=$((total + v)); now="$now $v"
 	done
-	[ "$total" -eq 12 ]
+	[ "$total" -eq 12 ] || return 1
+	[ "$now" = "${owned_last:-}" ] && return 0
+	owned_last=$now; sleep 1; return 1
 }
-wait_for 60 "the reducers to own every partition" owned || { echo "sportsbook.sh: reducers did not settle" >&2; exit 1; }
+wait_for 90 "the reducers to own every partition" owned || { echo "sportsbook.sh: reducers did not settle" >&2; exit 1; }
 pid[redis]=$(cat "$bench_sd/redis/pid"); pid[kafka]=$(cat "$bench_sd/kafka-1/pid")
+# A fresh broker loads its transaction coordinator on the first idempotent
+# producer (seconds of "Coordinator load in progress"): let a short feed
+# pay that before any measured step, so no step starts with a backlog.
+"$bin" feed --port 0 --markets "$markets" --rate 0 --count 100 --seed 3 --log-level error >/dev/null 2>&1 ||
+	{ echo "sportsbook.sh: the warm-up feed failed" >&2; exit 1; }
 
 # 10,000 channels of 5 random markets through the control API (keep-alive).
 python3 - "${port[api]}" "$clients" "$markets" "$per" "$st/channels.txt" <<'PY' || exit 1
