@@ -63,29 +63,77 @@ void sl_buf_printf(sl_buf_t *b, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if it is not
+ * one: RFC 3629 ranges, so overlong forms, UTF-16 surrogates and code
+ * points past U+10FFFF are refused. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+	size_t need;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF) {
+		need = 1;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		need = 2;
+		if (c == 0xE0)
+			lo = 0xA0; /* overlong */
+		if (c == 0xED)
+			hi = 0x9F; /* surrogates */
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		need = 3;
+		if (c == 0xF0)
+			lo = 0x90; /* overlong */
+		if (c == 0xF4)
+			hi = 0x8F; /* past U+10FFFF */
+	} else {
+		return 0;
+	}
+	if (n < need + 1 || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i <= need; i++)
+		if (s[i] < 0x80 || s[i] > 0xBF)
+			return 0;
+	return need + 1;
+}
+
 void sl_buf_json_str(sl_buf_t *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
 	sl_buf_reserve(b, n + 2);
 	sl_buf_putc(b, '"');
-	size_t run = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
+	size_t run = 0, i = 0;
+	while (i < n) {
+		unsigned char c = p[i];
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			i++;
 			continue;
+		}
+		if (c >= 0x80) {
+			size_t l = utf8_len(p + i, n - i);
+			if (l) {
+				i += l;
+				continue;
+			}
+		}
 		sl_buf_append(b, s + run, i - run);
-		run = i + 1;
 		switch (c) {
 		case '"': sl_buf_append(b, "\\\"", 2); break;
 		case '\\': sl_buf_append(b, "\\\\", 2); break;
 		case '\n': sl_buf_append(b, "\\n", 2); break;
 		case '\r': sl_buf_append(b, "\\r", 2); break;
 		case '\t': sl_buf_append(b, "\\t", 2); break;
-		default: {
-			char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-			sl_buf_append(b, u, 6);
+		default:
+			if (c >= 0x80) {
+				sl_buf_append(b, "\xEF\xBF\xBD", 3); /* U+FFFD for a byte that is not UTF-8 */
+			} else {
+				char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+				sl_buf_append(b, u, 6);
+			}
 		}
-		}
+		i++;
+		run = i;
 	}
 	sl_buf_append(b, s + run, n - run);
 	sl_buf_putc(b, '"');

@@ -31,7 +31,11 @@ void sl_buf_puts(sl_buf_t *b, const char *s);
 void sl_buf_putc(sl_buf_t *b, char c);
 void sl_buf_printf(sl_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sl_buf_vprintf(sl_buf_t *b, const char *fmt, va_list ap);
-/* Append s as a JSON string literal, quotes included, escaping as RFC 8259 asks. */
+/* Append s as a JSON string literal, quotes included: the one JSON string
+ * escaper of sluice. Quote, backslash and control characters are escaped
+ * (RFC 8259 section 7); every byte that does not start a valid UTF-8
+ * sequence (RFC 3629: no overlong forms, no surrogates) becomes U+FFFD, so
+ * the output is valid JSON whatever the input (binary is not round-tripped). */
 void sl_buf_json_str(sl_buf_t *b, const char *s, size_t n);
 void sl_buf_reset(sl_buf_t *b);
 void sl_buf_free(sl_buf_t *b);

@@ -173,86 +173,10 @@ void sl_kline_fmt_defaults(sl_kline_fmt_t *f)
 	f->null_literal = "null";
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t need;
-	unsigned char lo = 0x80, hi = 0xBF;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		need = 1;
-	else if (c >= 0xE0 && c <= 0xEF) {
-		need = 2;
-		if (c == 0xE0)
-			lo = 0xA0;
-		if (c == 0xED)
-			hi = 0x9F; /* no UTF-16 surrogates */
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		need = 3;
-		if (c == 0xF0)
-			lo = 0x90;
-		if (c == 0xF4)
-			hi = 0x8F;
-	} else
-		return 0;
-	if (n < need + 1)
-		return 0;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i <= need; i++)
-		if (s[i] < 0x80 || s[i] > 0xBF)
-			return 0;
-	return need + 1;
-}
-
-void sl_kline_json_str(sl_buf_t *out, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)s;
-	sl_buf_reserve(out, n + 2);
-	sl_buf_putc(out, '"');
-	size_t run = 0, i = 0;
-	while (i < n) {
-		unsigned char c = p[i];
-		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-			i++;
-			continue;
-		}
-		if (c >= 0x80) {
-			size_t l = utf8_len(p + i, n - i);
-			if (l) {
-				i += l;
-				continue;
-			}
-		}
-		sl_buf_append(out, s + run, i - run);
-		switch (c) {
-		case '"': sl_buf_append(out, "\\\"", 2); break;
-		case '\\': sl_buf_append(out, "\\\\", 2); break;
-		case '\n': sl_buf_append(out, "\\n", 2); break;
-		case '\r': sl_buf_append(out, "\\r", 2); break;
-		case '\t': sl_buf_append(out, "\\t", 2); break;
-		default:
-			if (c >= 0x80) {
-				sl_buf_append(out, "\xEF\xBF\xBD", 3); /* U+FFFD */
-			} else {
-				char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-				sl_buf_append(out, u, 6);
-			}
-		}
-		i++;
-		run = i;
-	}
-	sl_buf_append(out, s + run, n - run);
-	sl_buf_putc(out, '"');
-}
-
 static void json_rec(sl_buf_t *out, const sl_kline_rec_t *rec)
 {
 	sl_buf_puts(out, "{\"topic\":");
-	sl_kline_json_str(out, rec->topic, strlen(rec->topic));
+	sl_buf_json_str(out, rec->topic, strlen(rec->topic));
 	sl_buf_printf(out, ",\"partition\":%" PRId32 ",\"offset\":%" PRId64 ",\"timestamp\":", rec->partition,
 		      rec->offset);
 	if (rec->timestamp >= 0)
@@ -261,12 +185,12 @@ static void json_rec(sl_buf_t *out, const sl_kline_rec_t *rec)
 		sl_buf_puts(out, "null");
 	sl_buf_puts(out, ",\"key\":");
 	if (rec->key)
-		sl_kline_json_str(out, rec->key, rec->key_len);
+		sl_buf_json_str(out, rec->key, rec->key_len);
 	else
 		sl_buf_puts(out, "null");
 	sl_buf_puts(out, ",\"value\":");
 	if (rec->value)
-		sl_kline_json_str(out, rec->value, rec->value_len);
+		sl_buf_json_str(out, rec->value, rec->value_len);
 	else
 		sl_buf_puts(out, "null");
 	sl_buf_puts(out, "}\n");

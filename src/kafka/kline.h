@@ -11,7 +11,8 @@
  * References: Kafka's LineMessageReader and DefaultMessageFormatter (flag
  * names, defaults, field order), kcat's -K/-D delimiters, RFC 8259 (JSON).
  * Non-goals: Kafka headers, Avro/JSON schema handling, reading from files
- * other than an fd.
+ * other than an fd. JSON strings are escaped by core/buf.h's
+ * sl_buf_json_str (always valid JSON).
  */
 #ifndef SL_KAFKA_KLINE_H
 #define SL_KAFKA_KLINE_H
@@ -98,10 +99,5 @@ typedef struct sl_kline_rec {
 
 /* Append the record as the format says. */
 void sl_kline_format(sl_buf_t *out, const sl_kline_fmt_t *f, const sl_kline_rec_t *rec);
-
-/* Append bytes as a JSON string: control characters, quote and backslash
- * escaped; every byte sequence that is not valid UTF-8 becomes U+FFFD, so
- * the output is always valid JSON (binary values are not round-tripped). */
-void sl_kline_json_str(sl_buf_t *out, const char *s, size_t n);
 
 #endif

@@ -10,20 +10,60 @@
 #include "core/config.h"
 #include "core/metrics.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void test_buf_json_escapes(void **state)
+static void test_buf_printf(void **state)
 {
 	(void)state;
 	sl_buf_t b = SL_BUF_INIT;
-	const char in[] = "a\"b\\c\n\x01\xc3\xa9";
-	sl_buf_json_str(&b, in, sizeof(in) - 1);
-	assert_string_equal(b.data, "\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\"");
-	sl_buf_reset(&b);
 	sl_buf_printf(&b, "%s-%d", "x", 42);
 	assert_string_equal(b.data, "x-42");
+	sl_buf_reset(&b);
+	assert_int_equal(b.len, 0);
 	sl_buf_free(&b);
+}
+
+/* The one JSON escaper: every row's output is a JSON string that a strict
+ * parser accepts, whatever bytes went in. */
+static void test_buf_json_str(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		size_t len;
+		const char *want;
+	} rows[] = {
+		{"plain", 5, "\"plain\""},
+		{"", 0, "\"\""},
+		{"q\"b\\", 4, "\"q\\\"b\\\\\""},
+		{"\n\r\t\x01\x1f\x7f", 6, "\"\\n\\r\\t\\u0001\\u001f\x7f\""},
+		{"a\"b\\c\n\x01\xc3\xa9", 9, "\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\""},
+		{"\xc3\xa9", 2, "\"\xc3\xa9\""},                 /* valid 2-byte UTF-8 kept */
+		{"\xe2\x82\xac", 3, "\"\xe2\x82\xac\""},         /* valid 3-byte */
+		{"\xf0\x9f\x98\x80", 4, "\"\xf0\x9f\x98\x80\""}, /* valid 4-byte */
+		{"\xf4\x8f\xbf\xbf", 4, "\"\xf4\x8f\xbf\xbf\""}, /* U+10FFFF, the last code point */
+		{"a\xff" "b", 3, "\"a\xef\xbf\xbd" "b\""},       /* a byte that is never UTF-8 */
+		{"\xc3", 1, "\"\xef\xbf\xbd\""},                 /* truncated sequence */
+		{"\xe2\x82" "x", 3, "\"\xef\xbf\xbd\xef\xbf\xbd" "x\""}, /* truncated, then ASCII */
+		{"\xed\xa0\x80", 3, "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""}, /* UTF-16 surrogate */
+		{"\xc0\xaf", 2, "\"\xef\xbf\xbd\xef\xbf\xbd\""}, /* overlong */
+		{"\xe0\x80\xaf", 3, "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""}, /* overlong, 3 bytes */
+		{"\xf4\x90\x80\x80", 4, "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""}, /* past U+10FFFF */
+		{"\x80", 1, "\"\xef\xbf\xbd\""},                 /* a lone continuation byte */
+		{"a\0b", 3, "\"a\\u0000b\""},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		sl_buf_t b = SL_BUF_INIT;
+		sl_buf_json_str(&b, rows[i].in, rows[i].len);
+		assert_string_equal(b.data, rows[i].want);
+		json_error_t jerr;
+		json_t *j = json_loadb(b.data, b.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+		assert_non_null(j);
+		json_decref(j);
+		sl_buf_free(&b);
+	}
 }
 
 static const sl_cfg_key_t test_keys[] = {
@@ -110,7 +150,8 @@ static void test_metrics_render(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_buf_json_escapes),
+		cmocka_unit_test(test_buf_printf),
+		cmocka_unit_test(test_buf_json_str),
 		cmocka_unit_test(test_config_precedence),
 		cmocka_unit_test(test_config_rejects),
 		cmocka_unit_test(test_metrics_render),

@@ -185,34 +185,6 @@ static void test_props(void **state)
 	assert_non_null(strstr(err.msg, "parse.key=yes"));
 }
 
-static void test_json_str(void **state)
-{
-	(void)state;
-	static const struct {
-		const char *in;
-		size_t len;
-		const char *want;
-	} rows[] = {
-		{"plain", 5, "\"plain\""},
-		{"q\"b\\", 4, "\"q\\\"b\\\\\""},
-		{"\n\r\t\x01", 4, "\"\\n\\r\\t\\u0001\""},
-		{"\xc3\xa9", 2, "\"\xc3\xa9\""},                 /* valid 2-byte UTF-8 kept */
-		{"\xe2\x82\xac", 3, "\"\xe2\x82\xac\""},         /* valid 3-byte */
-		{"\xf0\x9f\x98\x80", 4, "\"\xf0\x9f\x98\x80\""}, /* valid 4-byte */
-		{"a\xff" "b", 3, "\"a\xef\xbf\xbd" "b\""},       /* invalid byte */
-		{"\xc3", 1, "\"\xef\xbf\xbd\""},                 /* truncated sequence */
-		{"\xed\xa0\x80", 3, "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""}, /* surrogate */
-		{"\xc0\xaf", 2, "\"\xef\xbf\xbd\xef\xbf\xbd\""}, /* overlong */
-		{"a\0b", 3, "\"a\\u0000b\""},
-	};
-	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		sl_buf_t b = SL_BUF_INIT;
-		sl_kline_json_str(&b, rows[i].in, rows[i].len);
-		assert_string_equal(b.data, rows[i].want);
-		sl_buf_free(&b);
-	}
-}
-
 static void test_format(void **state)
 {
 	(void)state;
@@ -264,7 +236,6 @@ int main(void)
 		cmocka_unit_test(test_split_key),
 		cmocka_unit_test(test_unescape),
 		cmocka_unit_test(test_props),
-		cmocka_unit_test(test_json_str),
 		cmocka_unit_test(test_format),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
