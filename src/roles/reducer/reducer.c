@@ -24,7 +24,7 @@
  * forgotten without a commit. SIGTERM: stop the HTTP server, pause, drain
  * in-flight batches (bounded), commit, close both consumers (thread pool),
  * close Redis, exit 0.
- * The hot path is in reducer_batch.c; the maps in reducer_map.c.
+ * The hot path is in reducer_batch.c; the maps are core/map.h sl_smap_t.
  * Non-goals: transactions (state writes are idempotent instead).
  */
 #include "roles/reducer/reducer_int.h"
@@ -72,31 +72,24 @@ int32_t sl_reducer__market_partition(const sl_reducer_t *r, const char *market, 
 
 void sl_reducer__mkt_free(sl_mkt_t *mk)
 {
-	sl_rmap_free(mk->channels);
+	sl_smap_free(mk->channels);
 	free(mk->json);
 	free(mk);
 }
 
-static void free_mkt_cb(const char *k, size_t n, void *val, void *arg)
-{
-	(void)k, (void)n, (void)arg;
-	sl_reducer__mkt_free(val);
-}
-
-static void free_set_cb(const char *k, size_t n, void *val, void *arg)
-{
-	(void)k, (void)n, (void)arg;
-	sl_rmap_free(val);
-}
-
 static void part_clear(sl_part_t *p)
 {
-	sl_rmap_each(p->markets, free_mkt_cb, NULL);
-	sl_rmap_each(p->channels, free_set_cb, NULL);
-	sl_rmap_free(p->markets);
-	sl_rmap_free(p->channels);
-	p->markets = sl_rmap_new();
-	p->channels = sl_rmap_new();
+	sl_map_iter_t it = SL_MAP_ITER_INIT;
+	void *val;
+	while (sl_smap_next(p->markets, &it, NULL, NULL, &val))
+		sl_reducer__mkt_free(val);
+	it = (sl_map_iter_t)SL_MAP_ITER_INIT;
+	while (sl_smap_next(p->channels, &it, NULL, NULL, &val))
+		sl_smap_free(val);
+	sl_smap_free(p->markets);
+	sl_smap_free(p->channels);
+	p->markets = sl_smap_new();
+	p->channels = sl_smap_new();
 }
 
 static void part_forget(sl_reducer_t *r, int32_t id)
@@ -110,8 +103,8 @@ static void part_forget(sl_reducer_t *r, int32_t id)
 		rd_kafka_message_destroy(p->held[i]);
 	free(p->held);
 	part_clear(p);
-	sl_rmap_free(p->markets);
-	sl_rmap_free(p->channels);
+	sl_smap_free(p->markets);
+	sl_smap_free(p->channels);
 	free(p);
 	r->parts[id] = NULL;
 }
@@ -129,8 +122,8 @@ static sl_part_t *part_new(sl_reducer_t *r, int32_t id)
 	p->id = id;
 	p->st = SL_PART_LOADING;
 	p->acked_next = -1;
-	p->markets = sl_rmap_new();
-	p->channels = sl_rmap_new();
+	p->markets = sl_smap_new();
+	p->channels = sl_smap_new();
 	r->parts[id] = p;
 	r->loading++;
 	return p;
@@ -177,7 +170,7 @@ static void load_done(sl_reducer_t *r, sl_part_t *p)
 	r->loading--;
 	sl_metric_observe(r->m.load_ms, (double)(sl_clock_mono_ms() - p->load_started_ms));
 	sl_log_info("partition_loaded", "partition=%d markets=%zu channels=%zu held=%zu ms=%lld", (int)p->id,
-		    sl_rmap_count(p->markets), sl_rmap_count(p->channels), p->nheld,
+		    sl_smap_count(p->markets), sl_smap_count(p->channels), p->nheld,
 		    (long long)(sl_clock_mono_ms() - p->load_started_ms));
 	sl_reducer__snapshot_part(r, p);
 	sl_batch_t *b = NULL;
@@ -572,6 +565,6 @@ void sl_reducer__free_parts(sl_reducer_t *r)
 {
 	for (int32_t i = 0; i < r->nparts; i++)
 		part_forget(r, i);
-	sl_rmap_free(r->recent_begins);
+	sl_smap_free(r->recent_begins);
 	r->recent_begins = NULL;
 }

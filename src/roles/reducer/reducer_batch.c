@@ -35,11 +35,11 @@
 
 sl_mkt_t *sl_reducer__mkt_get(sl_part_t *p, const char *m, size_t n, bool create)
 {
-	sl_mkt_t *mk = sl_rmap_get(p->markets, m, n);
+	sl_mkt_t *mk = sl_smap_get(p->markets, m, n);
 	if (!mk && create) {
 		mk = sl_xcalloc(1, sizeof(*mk));
 		mk->offset = -1;
-		sl_rmap_put(p->markets, m, n, mk, NULL);
+		sl_smap_put(p->markets, m, n, mk, NULL);
 	}
 	return mk;
 }
@@ -188,11 +188,11 @@ static int build_and_send(sl_reducer_t *r, sl_batch_t *b)
 {
 	argv_b_t a = {0};
 	sl_buf_t tmp = SL_BUF_INIT;
-	sl_rmap_t *newest = sl_rmap_new(); /* market -> index+1 of its newest record */
+	sl_smap_t *newest = sl_smap_new(); /* market -> index+1 of its newest record */
 	int rv = 0;
 	for (size_t i = 0; i < b->n; i++)
 		if (!b->recs[i].replay)
-			sl_rmap_put(newest, b->text.data + b->recs[i].moff, b->recs[i].mlen, (void *)(uintptr_t)(i + 1),
+			sl_smap_put(newest, b->text.data + b->recs[i].moff, b->recs[i].mlen, (void *)(uintptr_t)(i + 1),
 				    NULL);
 	for (int32_t pid = 0; pid < r->nparts && rv == 0; pid++) {
 		sl_part_t *p = r->parts[pid];
@@ -202,7 +202,7 @@ static int build_and_send(sl_reducer_t *r, sl_batch_t *b)
 		for (size_t i = 0; i < b->n; i++) {
 			sl_rec_t *rec = &b->recs[i];
 			if (rec->partition != pid ||
-			    (uintptr_t)sl_rmap_get(newest, b->text.data + rec->moff, rec->mlen) != i + 1)
+			    (uintptr_t)sl_smap_get(newest, b->text.data + rec->moff, rec->mlen) != i + 1)
 				continue;
 			if (a.n == 0) {
 				arg_add(&a, "EVAL", 4);
@@ -223,12 +223,12 @@ static int build_and_send(sl_reducer_t *r, sl_batch_t *b)
 		if (a.n)
 			rv = send_argv(r, b, &a);
 	}
-	sl_rmap_free(newest);
+	sl_smap_free(newest);
 	for (size_t i = 0; i < b->n && rv == 0; i++) {
 		sl_rec_t *rec = &b->recs[i];
 		sl_part_t *p = sl_reducer__part(r, rec->partition);
-		sl_mkt_t *mk = p ? sl_rmap_get(p->markets, b->text.data + rec->moff, rec->mlen) : NULL;
-		if (!mk || !sl_rmap_count(mk->channels))
+		sl_mkt_t *mk = p ? sl_smap_get(p->markets, b->text.data + rec->moff, rec->mlen) : NULL;
+		if (!mk || !sl_smap_count(mk->channels))
 			continue;
 		sl_buf_t msg = SL_BUF_INIT;
 		sl_rstate_update_json(&msg, b->text.data + rec->moff, rec->mlen, b->text.data + rec->joff, rec->jlen,
@@ -346,32 +346,32 @@ void sl_reducer__sub_add(sl_part_t *p, const char *m, size_t mlen, const char *c
 {
 	sl_mkt_t *mk = sl_reducer__mkt_get(p, m, mlen, true);
 	if (!mk->channels)
-		mk->channels = sl_rmap_new();
-	sl_rmap_put(mk->channels, ch, chlen, NULL, NULL);
-	sl_rmap_t *set = sl_rmap_get(p->channels, ch, chlen);
+		mk->channels = sl_smap_new();
+	sl_smap_put(mk->channels, ch, chlen, NULL, NULL);
+	sl_smap_t *set = sl_smap_get(p->channels, ch, chlen);
 	if (!set) {
-		set = sl_rmap_new();
-		sl_rmap_put(p->channels, ch, chlen, set, NULL);
+		set = sl_smap_new();
+		sl_smap_put(p->channels, ch, chlen, set, NULL);
 	}
-	sl_rmap_put(set, m, mlen, NULL, NULL);
+	sl_smap_put(set, m, mlen, NULL, NULL);
 }
 
 static void sub_del(sl_part_t *p, const char *m, size_t mlen, const char *ch, size_t chlen)
 {
-	sl_mkt_t *mk = sl_rmap_get(p->markets, m, mlen);
+	sl_mkt_t *mk = sl_smap_get(p->markets, m, mlen);
 	if (mk && mk->channels) {
-		sl_rmap_del(mk->channels, ch, chlen, NULL);
-		if (!sl_rmap_count(mk->channels)) {
-			sl_rmap_free(mk->channels);
+		sl_smap_del(mk->channels, ch, chlen, NULL);
+		if (!sl_smap_count(mk->channels)) {
+			sl_smap_free(mk->channels);
 			mk->channels = NULL;
 		}
 	}
-	sl_rmap_t *set = sl_rmap_get(p->channels, ch, chlen);
+	sl_smap_t *set = sl_smap_get(p->channels, ch, chlen);
 	if (set) {
-		sl_rmap_del(set, m, mlen, NULL);
-		if (!sl_rmap_count(set)) {
-			sl_rmap_del(p->channels, ch, chlen, NULL);
-			sl_rmap_free(set);
+		sl_smap_del(set, m, mlen, NULL);
+		if (!sl_smap_count(set)) {
+			sl_smap_del(p->channels, ch, chlen, NULL);
+			sl_smap_free(set);
 		}
 	}
 }
@@ -384,24 +384,19 @@ typedef struct chan_ctx {
 	int n;
 } chan_ctx_t;
 
-static void collect_key_cb(const char *k, size_t n, void *val, void *arg)
+static void snapshot_entries(chan_ctx_t *c, const sl_smap_t *set)
 {
-	(void)val;
-	sl_buf_t *keys = arg;
-	sl_buf_append(keys, k, n);
-	sl_buf_putc(keys, '\0');
-}
-
-static void snapshot_entry_cb(const char *k, size_t n, void *val, void *arg)
-{
-	(void)val;
-	chan_ctx_t *c = arg;
-	sl_mkt_t *mk = sl_rmap_get(c->p->markets, k, n);
-	if (!mk || mk->offset < 0)
-		return;
-	if (c->n++)
-		sl_buf_putc(c->out, ',');
-	sl_rstate_entry_json(c->out, k, n, mk->json, mk->jlen, mk->offset, c->p->id, mk->ts);
+	sl_map_iter_t it = SL_MAP_ITER_INIT;
+	const char *k;
+	size_t n;
+	while (sl_smap_next(set, &it, &k, &n, NULL)) {
+		sl_mkt_t *mk = sl_smap_get(c->p->markets, k, n);
+		if (!mk || mk->offset < 0)
+			continue;
+		if (c->n++)
+			sl_buf_putc(c->out, ',');
+		sl_rstate_entry_json(c->out, k, n, mk->json, mk->jlen, mk->offset, c->p->id, mk->ts);
+	}
 }
 
 static void ignore_cb(sl_rconn_t *rc, redisReply *reply, void *arg)
@@ -422,12 +417,12 @@ static void snapshot(sl_reducer_t *r, const char *ch, size_t chlen, const sl_par
 		sl_part_t *p = r->parts[pid];
 		if (!p || p->st != SL_PART_READY || (only && p != only))
 			continue;
-		sl_rmap_t *set = sl_rmap_get(p->channels, ch, chlen);
+		sl_smap_t *set = sl_smap_get(p->channels, ch, chlen);
 		if (!set)
 			continue;
 		owns = true;
 		c.p = p;
-		sl_rmap_each(set, snapshot_entry_cb, &c);
+		snapshot_entries(&c, set);
 	}
 	sl_buf_puts(&out, "]}");
 	if (owns) {
@@ -450,13 +445,20 @@ static void close_channel(sl_reducer_t *r, const char *ch, size_t chlen)
 {
 	for (int32_t pid = 0; pid < r->nparts; pid++) {
 		sl_part_t *p = r->parts[pid];
-		sl_rmap_t *set = p ? sl_rmap_get(p->channels, ch, chlen) : NULL;
+		sl_smap_t *set = p ? sl_smap_get(p->channels, ch, chlen) : NULL;
 		if (!set)
 			continue;
+		/* Copy the markets first: sub_del frees the set with its last one. */
 		sl_buf_t keys = SL_BUF_INIT;
-		sl_rmap_each(set, collect_key_cb, &keys);
+		sl_map_iter_t it = SL_MAP_ITER_INIT;
+		const char *k;
+		size_t n;
+		while (sl_smap_next(set, &it, &k, &n, NULL)) {
+			sl_buf_append(&keys, k, n);
+			sl_buf_putc(&keys, '\0');
+		}
 		for (size_t off = 0; off < keys.len;) {
-			size_t n = strlen(keys.data + off);
+			n = strlen(keys.data + off);
 			sub_del(p, keys.data + off, n, ch, chlen);
 			off += n + 1;
 		}
@@ -474,50 +476,27 @@ static void close_channel(sl_reducer_t *r, const char *ch, size_t chlen)
  * highest offset). */
 #define SL_REDUCER_BEGIN_MEMORY_MS 30000
 
-typedef struct prune_ctx {
-	int64_t now;
-	sl_buf_t old;
-} prune_ctx_t;
-
-static void old_begin_cb(const char *k, size_t n, void *val, void *arg)
-{
-	prune_ctx_t *c = arg;
-	if (c->now - (int64_t)(intptr_t)val > SL_REDUCER_BEGIN_MEMORY_MS) {
-		sl_buf_append(&c->old, k, n);
-		sl_buf_putc(&c->old, '\0');
-	}
-}
-
 static void prune_begins(sl_reducer_t *r)
 {
-	prune_ctx_t c = {sl_clock_mono_ms(), SL_BUF_INIT};
-	sl_rmap_each(r->recent_begins, old_begin_cb, &c);
-	for (size_t off = 0; off < c.old.len;) {
-		size_t n = strlen(c.old.data + off);
-		sl_rmap_del(r->recent_begins, c.old.data + off, n, NULL);
-		off += n + 1;
-	}
-	sl_buf_free(&c.old);
-}
-
-typedef struct part_snap_ctx {
-	sl_reducer_t *r;
-	sl_part_t *p;
-} part_snap_ctx_t;
-
-static void part_snap_cb(const char *k, size_t n, void *val, void *arg)
-{
-	(void)val;
-	part_snap_ctx_t *c = arg;
-	if (sl_rmap_has(c->p->channels, k, n))
-		snapshot(c->r, k, n, c->p);
+	int64_t now = sl_clock_mono_ms();
+	sl_map_iter_t it = SL_MAP_ITER_INIT;
+	const char *k;
+	size_t n;
+	void *val;
+	while (sl_smap_next(r->recent_begins, &it, &k, &n, &val))
+		if (now - (int64_t)(intptr_t)val > SL_REDUCER_BEGIN_MEMORY_MS)
+			sl_smap_del(r->recent_begins, k, n, NULL);
 }
 
 void sl_reducer__snapshot_part(sl_reducer_t *r, sl_part_t *p)
 {
 	prune_begins(r);
-	part_snap_ctx_t c = {r, p};
-	sl_rmap_each(r->recent_begins, part_snap_cb, &c);
+	sl_map_iter_t it = SL_MAP_ITER_INIT;
+	const char *k;
+	size_t n;
+	while (sl_smap_next(r->recent_begins, &it, &k, &n, NULL))
+		if (sl_smap_has(p->channels, k, n))
+			snapshot(r, k, n, p);
 }
 
 void sl_reducer__command(sl_reducer_t *r, const char *data, size_t len)
@@ -556,7 +535,7 @@ void sl_reducer__command(sl_reducer_t *r, const char *data, size_t len)
 	} else if (!strcmp(op, "begin")) {
 		snapshot(r, ch, chlen, NULL);
 		prune_begins(r);
-		sl_rmap_put(r->recent_begins, ch, chlen, (void *)(intptr_t)sl_clock_mono_ms(), NULL);
+		sl_smap_put(r->recent_begins, ch, chlen, (void *)(intptr_t)sl_clock_mono_ms(), NULL);
 	} else if (!strcmp(op, "close")) {
 		close_channel(r, ch, chlen);
 	} else {

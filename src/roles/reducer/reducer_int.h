@@ -5,7 +5,6 @@
  *   reducer_batch.c  the hot path: records -> one Redis pipeline per poll
  *                    batch (state writes, then PUBLISHes) -> commit on ack;
  *                    retries after a Redis outage; commands and snapshots
- *   reducer_map.c    the string-keyed hash map of the per-partition maps
  *
  * Per owned partition the reducer keeps two maps (SPEC section 1):
  * market -> entry (latest state + set of subscribed channels) and
@@ -18,6 +17,7 @@
 
 #include "core/buf.h"
 #include "core/config.h"
+#include "core/map.h"
 #include "core/metrics.h"
 #include "kafka/pl_meta.h"
 #include "proto/http.h"
@@ -28,18 +28,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* ---- map (reducer_map.c) ---- */
-typedef struct sl_rmap sl_rmap_t;
-sl_rmap_t *sl_rmap_new(void);
-void sl_rmap_free(sl_rmap_t *m);
-size_t sl_rmap_count(const sl_rmap_t *m);
-void *sl_rmap_get(const sl_rmap_t *m, const char *k, size_t n);
-bool sl_rmap_has(const sl_rmap_t *m, const char *k, size_t n);
-/* true when k was new; *old (may be NULL) gets the replaced value. */
-bool sl_rmap_put(sl_rmap_t *m, const char *k, size_t n, void *val, void **old);
-bool sl_rmap_del(sl_rmap_t *m, const char *k, size_t n, void **old);
-void sl_rmap_each(const sl_rmap_t *m, void (*fn)(const char *k, size_t n, void *val, void *arg), void *arg);
-
 /* ---- partitions ---- */
 typedef enum { SL_PART_LOADING, SL_PART_READY, SL_PART_REVOKING } sl_part_state_t;
 
@@ -48,7 +36,7 @@ typedef struct sl_mkt {
 	int64_t ts;
 	char *json;       /* value as JSON */
 	size_t jlen;
-	sl_rmap_t *channels; /* set of channel ids; NULL when none */
+	sl_smap_t *channels; /* set of channel ids; NULL when none */
 } sl_mkt_t;
 
 typedef struct sl_part {
@@ -57,8 +45,8 @@ typedef struct sl_part {
 	unsigned load_seq;     /* a reply of an older load is ignored */
 	int load_replies;
 	bool load_failed;
-	sl_rmap_t *markets;    /* market -> sl_mkt_t */
-	sl_rmap_t *channels;   /* channel -> set of markets */
+	sl_smap_t *markets;    /* market -> sl_mkt_t */
+	sl_smap_t *channels;   /* channel -> set of markets */
 	int64_t acked_next;    /* offset after the last record Redis accepted; -1 none */
 	bool commit_dirty;     /* acked_next not committed yet */
 	int inflight;          /* batches holding records of this partition */
@@ -119,7 +107,7 @@ typedef struct sl_reducer {
 	char startup_err[200];
 	int32_t data_partitions;
 
-	sl_rmap_t *recent_begins; /* channel -> mono ms of its last `begin` */
+	sl_smap_t *recent_begins; /* channel -> mono ms of its last `begin` */
 	sl_part_t **parts;       /* indexed by partition id */
 	int32_t nparts;
 	int loading;             /* partitions in SL_PART_LOADING */

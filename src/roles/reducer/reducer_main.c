@@ -60,12 +60,6 @@ void sl_reducer__schedule(sl_reducer_t *r)
 }
 
 /* ---- metrics ---- */
-static void count_subs_cb(const char *k, size_t n, void *val, void *arg)
-{
-	(void)k, (void)n;
-	*(size_t *)arg += sl_rmap_count(val);
-}
-
 static void collect_cb(void *arg)
 {
 	sl_reducer_t *r = arg;
@@ -76,7 +70,10 @@ static void collect_cb(void *arg)
 		if (!p)
 			continue;
 		owned++;
-		sl_rmap_each(p->channels, count_subs_cb, &subs);
+		sl_map_iter_t it = SL_MAP_ITER_INIT;
+		void *set;
+		while (sl_smap_next(p->channels, &it, NULL, NULL, &set))
+			subs += sl_smap_count(set);
 		/* Behind = end of the partition (cached from fetches, no request)
 		 * minus what Redis acknowledged, or, before the first
 		 * acknowledgement, minus the consumer's position. */
@@ -383,7 +380,7 @@ static int reducer_main(int argc, char **argv)
 	r->max_inflight = (int)sl_cfg_int(cfg, "max-inflight");
 	r->drain_ms = (int)sl_cfg_int(cfg, "drain-timeout-ms");
 	r->pipe_fd[0] = r->pipe_fd[1] = r->cpipe_fd[0] = r->cpipe_fd[1] = -1;
-	r->recent_begins = sl_rmap_new();
+	r->recent_begins = sl_smap_new();
 	sl_err_t err = {0};
 	int rv = 2;
 	if (pipe2(r->pipe_fd, O_NONBLOCK | O_CLOEXEC) < 0 || pipe2(r->cpipe_fd, O_NONBLOCK | O_CLOEXEC) < 0) {
