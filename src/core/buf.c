@@ -3,6 +3,7 @@
 
 #include "core/alloc.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +16,11 @@ void sl_buf_reserve(sl_buf_t *b, size_t extra)
 	size_t cap = b->cap ? b->cap : 64;
 	while (cap < need)
 		cap *= 2;
+	bool fresh = !b->data;
 	b->data = sl_xrealloc(b->data, cap);
 	b->cap = cap;
+	if (fresh)
+		b->data[0] = '\0'; /* NUL-terminated from the first byte on */
 }
 
 void sl_buf_append(sl_buf_t *b, const void *p, size_t n)

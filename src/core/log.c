@@ -1,29 +1,48 @@
-/* log.c: the logfmt/JSON line writer of log.h.
+/* log.c: the line writer of log.h.
  *
- * JSON mode re-parses the caller's logfmt pairs (key=value, value bare or
- * double-quoted) into an object, so call sites stay one format string.
+ * A line is built in one buffer and written with one write(2) to stderr,
+ * so lines of several threads never mix.
+ * logfmt: a value that is a plain token (printable ASCII without space,
+ * quote, '=' or backslash) goes out bare; anything else, and the empty
+ * string, as a JSON string literal, so a parser of either format reads it
+ * back. JSON: one object, strings through sl_buf_json_str.
+ * The settings are plain globals: written once at start (before any thread
+ * exists), only read afterwards.
  */
 #include "core/log.h"
 
 #include "core/buf.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 sl_log_level_t sl_log_min_level = SL_LOG_INFO;
 static const char *log_role = "sluice";
 static bool log_json;
+static int log_fd = 2;
 
-static const char *level_names[] = {"debug", "info", "warn", "error", "off"};
+static const char *const level_names[] = {"debug", "info", "warn", "error", "off"};
+
+static const char *const key_names[] = {
+#define SL_LOG__NAME(k, help) #k,
+	SL_LOG_KEYS(SL_LOG__NAME)
+#undef SL_LOG__NAME
+};
+
+const char *sl_log_key_name(sl_log_key_t key)
+{
+	return key < SL_LK__END ? key_names[key] : "?";
+}
 
 int sl_log_setup(const char *role, const char *level, const char *format)
 {
-	if (role)
-		log_role = role;
 	if (level) {
 		int found = -1;
 		for (int i = 0; i <= SL_LOG_OFF; i++)
@@ -41,8 +60,19 @@ int sl_log_setup(const char *role, const char *level, const char *format)
 		else
 			return -1;
 	}
+	if (role)
+		log_role = role;
 	return 0;
 }
+
+void sl_log_set_fd(int fd)
+{
+	log_fd = fd < 0 ? 2 : fd;
+}
+
+typedef struct line {
+	sl_buf_t b;
+} line_t;
 
 static void put_time(sl_buf_t *b)
 {
@@ -50,10 +80,105 @@ static void put_time(sl_buf_t *b)
 	struct tm tm;
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
-	sl_buf_printf(b, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-		      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		      (int)(tv.tv_usec / 1000));
+	sl_buf_printf(b, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		      tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000));
 }
+
+static bool plain_token(const char *s, size_t n)
+{
+	if (!n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= ' ' || c >= 0x7f || c == '"' || c == '=' || c == '\\')
+			return false;
+	}
+	return true;
+}
+
+static void put_value(sl_buf_t *b, const sl_log_kv_t *kv)
+{
+	switch (kv->type) {
+	case SL_LOG_T_STR:
+		if (!kv->v.s.p)
+			sl_buf_puts(b, log_json ? "null" : "");
+		else if (!log_json && plain_token(kv->v.s.p, kv->v.s.n))
+			sl_buf_append(b, kv->v.s.p, kv->v.s.n);
+		else
+			sl_buf_json_str(b, kv->v.s.p, kv->v.s.n);
+		break;
+	case SL_LOG_T_INT: sl_buf_printf(b, "%lld", kv->v.i); break;
+	case SL_LOG_T_UINT: sl_buf_printf(b, "%llu", kv->v.u); break;
+	case SL_LOG_T_DBL:
+		/* JSON has no NaN or infinity: those go out as strings. */
+		if (kv->v.d != kv->v.d || kv->v.d > 1e308 || kv->v.d < -1e308)
+			sl_buf_printf(b, log_json ? "\"%g\"" : "%g", kv->v.d);
+		else
+			sl_buf_printf(b, "%g", kv->v.d);
+		break;
+	case SL_LOG_T_BOOL: sl_buf_puts(b, kv->v.b ? "true" : "false"); break;
+	}
+}
+
+static void emit(sl_buf_t *b)
+{
+	/* One write: lines of concurrent threads never interleave. A short
+	 * write (a full pipe) sends the rest after, as best it can. */
+	size_t off = 0;
+	while (off < b->len) {
+		ssize_t n = write(log_fd, b->data + off, b->len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		off += (size_t)n;
+	}
+}
+
+static void line_begin(line_t *l, sl_log_level_t lvl, const char *ev)
+{
+	l->b = (sl_buf_t)SL_BUF_INIT;
+	sl_buf_reserve(&l->b, 256);
+	if (log_json) {
+		sl_buf_puts(&l->b, "{\"ts\":\"");
+		put_time(&l->b);
+		sl_buf_printf(&l->b, "\",\"lvl\":\"%s\",\"role\":", level_names[lvl]);
+		sl_buf_json_str(&l->b, log_role, strlen(log_role));
+		sl_buf_puts(&l->b, ",\"ev\":");
+		sl_buf_json_str(&l->b, ev, strlen(ev));
+	} else {
+		sl_buf_puts(&l->b, "ts=");
+		put_time(&l->b);
+		sl_buf_printf(&l->b, " lvl=%s role=%s ev=%s", level_names[lvl], log_role, ev);
+	}
+}
+
+static void line_end(line_t *l)
+{
+	sl_buf_puts(&l->b, log_json ? "}\n" : "\n");
+	emit(&l->b);
+	sl_buf_free(&l->b);
+}
+
+void sl_log_write(sl_log_level_t lvl, const char *ev, const sl_log_kv_t *kv)
+{
+	line_t l;
+	line_begin(&l, lvl, ev);
+	for (; kv->key != SL_LK__END; kv++) {
+		const char *k = sl_log_key_name(kv->key);
+		if (log_json) {
+			sl_buf_printf(&l.b, ",\"%s\":", k);
+		} else {
+			sl_buf_putc(&l.b, ' ');
+			sl_buf_puts(&l.b, k);
+			sl_buf_putc(&l.b, '=');
+		}
+		put_value(&l.b, kv);
+	}
+	line_end(&l);
+}
+
+/* ---- the printf-style calls, while call sites move over ---- */
 
 /* Convert "k=v k2=\"a b\"" into ,"k":"v","k2":"a b" appended to out. */
 static void logfmt_to_json(sl_buf_t *out, const char *s)
@@ -96,33 +221,21 @@ static void logfmt_to_json(sl_buf_t *out, const char *s)
 	}
 }
 
-void sl_log_write(sl_log_level_t lvl, const char *ev, const char *fmt, ...)
+void sl_logf_write(sl_log_level_t lvl, const char *ev, const char *fmt, ...)
 {
-	sl_buf_t pairs = SL_BUF_INIT, line = SL_BUF_INIT;
+	sl_buf_t pairs = SL_BUF_INIT;
 	va_list ap;
 	va_start(ap, fmt);
 	sl_buf_vprintf(&pairs, fmt, ap);
 	va_end(ap);
-
-	if (log_json) {
-		sl_buf_puts(&line, "{\"ts\":\"");
-		put_time(&line);
-		sl_buf_printf(&line, "\",\"lvl\":\"%s\",\"role\":\"%s\",\"ev\":", level_names[lvl], log_role);
-		sl_buf_json_str(&line, ev, strlen(ev));
-		if (pairs.len)
-			logfmt_to_json(&line, pairs.data);
-		sl_buf_puts(&line, "}\n");
-	} else {
-		sl_buf_puts(&line, "ts=");
-		put_time(&line);
-		sl_buf_printf(&line, " lvl=%s role=%s ev=%s", level_names[lvl], log_role, ev);
-		if (pairs.len) {
-			sl_buf_putc(&line, ' ');
-			sl_buf_append(&line, pairs.data, pairs.len);
-		}
-		sl_buf_putc(&line, '\n');
+	line_t l;
+	line_begin(&l, lvl, ev);
+	if (pairs.len && log_json) {
+		logfmt_to_json(&l.b, pairs.data);
+	} else if (pairs.len) {
+		sl_buf_putc(&l.b, ' ');
+		sl_buf_append(&l.b, pairs.data, pairs.len);
 	}
-	fwrite(line.data, 1, line.len, stderr);
 	sl_buf_free(&pairs);
-	sl_buf_free(&line);
+	line_end(&l);
 }

@@ -83,9 +83,9 @@ static void after_work_cb(uv_work_t *w, int status)
 	memcpy(m->error, m->res_error, sizeof(m->error));
 	if (m->up != m->was_up || !m->probed) {
 		if (m->up)
-			sl_log_info("kafka_reachable", "topic=%s partitions=%d", m->topic, (int)m->partitions);
+			sl_logf_info("kafka_reachable", "topic=%s partitions=%d", m->topic, (int)m->partitions);
 		else
-			sl_log_warn("kafka_unreachable", "reason=\"%s\"", m->error);
+			sl_logf_warn("kafka_unreachable", "reason=\"%s\"", m->error);
 	}
 	m->probed = true;
 	m->was_up = m->up;

@@ -155,16 +155,16 @@ static void set_down(sl_rconn_t *rc, const char *reason)
 	rc->connected = false;
 	rc->ac = NULL;
 	if (was && rc->closing) {
-		sl_log_info("redis_closed", "name=%s", rc->name);
+		sl_logf_info("redis_closed", "name=%s", rc->name);
 	} else if (was) {
-		sl_log_warn("redis_disconnected", "name=%s addr=%s:%d reason=\"%s\"", rc->name, rc->host, rc->port,
+		sl_logf_warn("redis_disconnected", "name=%s addr=%s:%d reason=\"%s\"", rc->name, rc->host, rc->port,
 			    reason);
 	} else if (!rc->closing) {
 		if (rc->failures++ == 0)
-			sl_log_warn("redis_connect_failed", "name=%s addr=%s:%d reason=\"%s\"", rc->name, rc->host,
+			sl_logf_warn("redis_connect_failed", "name=%s addr=%s:%d reason=\"%s\"", rc->name, rc->host,
 				    rc->port, reason);
 		else
-			sl_log_debug("redis_connect_failed", "name=%s attempt=%u reason=\"%s\"", rc->name,
+			sl_logf_debug("redis_connect_failed", "name=%s attempt=%u reason=\"%s\"", rc->name,
 				     rc->failures, reason);
 	}
 	/* Subscriptions hiredis replaced (a channel subscribed twice) never get
@@ -195,7 +195,7 @@ static void hello_cb(redisAsyncContext *ac, void *r, void *privdata)
 	if (!reply || !rc || rc->ac != ac)
 		return; /* the context is going away; disconnect_cb reports it */
 	if (reply->type == REDIS_REPLY_ERROR) {
-		sl_log_error("redis_handshake_failed", "name=%s step=%s reply=\"%s\"", rc->name, what, reply->str);
+		sl_logf_error("redis_handshake_failed", "name=%s step=%s reply=\"%s\"", rc->name, what, reply->str);
 		redisAsyncDisconnect(ac);
 		return;
 	}
@@ -203,7 +203,7 @@ static void hello_cb(redisAsyncContext *ac, void *r, void *privdata)
 		return;
 	rc->connected = true;
 	rc->backoff_ms = BACKOFF_MIN_MS;
-	sl_log_info("redis_connected", "name=%s addr=%s:%d db=%d after_failures=%u", rc->name, rc->host, rc->port,
+	sl_logf_info("redis_connected", "name=%s addr=%s:%d db=%d after_failures=%u", rc->name, rc->host, rc->port,
 		    rc->db, rc->failures);
 	rc->failures = 0;
 	if (rc->state_cb)
@@ -278,7 +278,7 @@ static void timer_cb(uv_timer_t *t)
 		return;
 	}
 	if (rc->ac && rc->pending.head && now - rc->pending.head->sent_ms > (int64_t)rc->reply_timeout_ms) {
-		sl_log_warn("redis_reply_timeout", "name=%s waiting=%zu timeout_ms=%llu", rc->name, rc->pending.n,
+		sl_logf_warn("redis_reply_timeout", "name=%s waiting=%zu timeout_ms=%llu", rc->name, rc->pending.n,
 			    (unsigned long long)rc->reply_timeout_ms);
 		drop(rc, "reply timed out");
 		return;

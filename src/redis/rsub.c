@@ -135,7 +135,7 @@ static void auth_cb(redisAsyncContext *ac, void *r, void *privdata)
 	redisReply *reply = r;
 	link_t *l = ac->data;
 	if (reply && reply->type == REDIS_REPLY_ERROR)
-		sl_log_error("redis_auth_failed", "conn=%s error=\"%s\"", l->name, reply->str);
+		sl_logf_error("redis_auth_failed", "conn=%s error=\"%s\"", l->name, reply->str);
 }
 
 static void connect_cb(const redisAsyncContext *cac, int status)
@@ -144,7 +144,7 @@ static void connect_cb(const redisAsyncContext *cac, int status)
 	sl_rsub_t *rs = l->rs;
 	redisAsyncContext *ac = (redisAsyncContext *)cac;
 	if (status != REDIS_OK) {
-		sl_log_warn("redis_connect_failed", "conn=%s addr=%s:%d error=\"%s\" retry_ms=%llu", l->name, rs->host,
+		sl_logf_warn("redis_connect_failed", "conn=%s addr=%s:%d error=\"%s\" retry_ms=%llu", l->name, rs->host,
 			    rs->port, cac->errstr, (unsigned long long)(l->backoff_ms ? l->backoff_ms : BACKOFF_MIN_MS));
 		l->ac = NULL; /* hiredis frees the context after this callback */
 		schedule_retry(l);
@@ -158,7 +158,7 @@ static void connect_cb(const redisAsyncContext *cac, int status)
 		redisAsyncCommand(ac, auth_cb, NULL, "AUTH %s", rs->password);
 	if (rs->db)
 		redisAsyncCommand(ac, auth_cb, NULL, "SELECT %d", rs->db);
-	sl_log_info("redis_connected", "conn=%s addr=%s:%d", l->name, rs->host, rs->port);
+	sl_logf_info("redis_connected", "conn=%s addr=%s:%d", l->name, rs->host, rs->port);
 }
 
 static void disconnect_cb(const redisAsyncContext *cac, int status)
@@ -171,7 +171,7 @@ static void disconnect_cb(const redisAsyncContext *cac, int status)
 		maybe_done(rs);
 		return;
 	}
-	sl_log_warn("redis_disconnected", "conn=%s status=%d error=\"%s\"", l->name, status,
+	sl_logf_warn("redis_disconnected", "conn=%s status=%d error=\"%s\"", l->name, status,
 		    cac->errstr[0] ? cac->errstr : "closed");
 	schedule_retry(l);
 }
@@ -181,7 +181,7 @@ static void link_connect(link_t *l)
 	sl_rsub_t *rs = l->rs;
 	redisAsyncContext *ac = redisAsyncConnect(rs->host, rs->port);
 	if (!ac || ac->err) {
-		sl_log_warn("redis_connect_failed", "conn=%s addr=%s:%d error=\"%s\"", l->name, rs->host, rs->port,
+		sl_logf_warn("redis_connect_failed", "conn=%s addr=%s:%d error=\"%s\"", l->name, rs->host, rs->port,
 			    ac ? ac->errstr : "out of memory");
 		if (ac)
 			redisAsyncFree(ac);
@@ -208,7 +208,7 @@ static void fail_oldest_cb(uv_timer_t *t)
 	 * connect never calls back: give up on it after the timeout. A context
 	 * that never connected gets no disconnect callback when freed. */
 	if (l->ac && !l->connected && (uint64_t)sl_clock_mono_ms() - l->connect_started_ms >= rs->timeout_ms) {
-		sl_log_warn("redis_connect_failed", "conn=%s addr=%s:%d error=\"connect timed out\"", l->name, rs->host,
+		sl_logf_warn("redis_connect_failed", "conn=%s addr=%s:%d error=\"connect timed out\"", l->name, rs->host,
 			    rs->port);
 		redisAsyncContext *ac = l->ac;
 		l->ac = NULL;
@@ -218,7 +218,7 @@ static void fail_oldest_cb(uv_timer_t *t)
 	}
 	if (!rs->lk_head || (uint64_t)sl_clock_mono_ms() < rs->lk_head->deadline || !rs->cmd.ac)
 		return;
-	sl_log_warn("redis_timeout", "conn=%s timeout_ms=%llu pending_lookups=yes", rs->cmd.name,
+	sl_logf_warn("redis_timeout", "conn=%s timeout_ms=%llu pending_lookups=yes", rs->cmd.name,
 		    (unsigned long long)rs->timeout_ms);
 	/* Pending lookups get a NULL reply (SL_EUNAVAIL); disconnect_cb retries. */
 	redisAsyncFree(rs->cmd.ac);

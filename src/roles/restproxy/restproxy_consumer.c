@@ -173,7 +173,7 @@ static bool read_fill(sl_rp_inst_t *inst)
 				rd->err = m->err;
 				snprintf(rd->err_topic, sizeof(rd->err_topic), "%s",
 					 m->rkt ? rd_kafka_topic_name(m->rkt) : "");
-				sl_log_debug("restproxy_consume_error", "group=%s instance=%s err=\"%s\"",
+				sl_logf_debug("restproxy_consume_error", "group=%s instance=%s err=\"%s\"",
 					     inst->group, inst->name, rd_kafka_message_errstr(m));
 			}
 			rd_kafka_message_destroy(m);
@@ -302,7 +302,7 @@ static void inst_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opa
 	if (!strncmp(inst->last_err, reason, sizeof(inst->last_err) - 1))
 		return;
 	snprintf(inst->last_err, sizeof(inst->last_err), "%s", reason);
-	sl_log_warn("kafka_error", "client=consumer group=%s instance=%s err=%s reason=\"%s\"", inst->group,
+	sl_logf_warn("kafka_error", "client=consumer group=%s instance=%s err=%s reason=\"%s\"", inst->group,
 		    inst->name, rd_kafka_err2name(err), reason);
 }
 
@@ -310,9 +310,9 @@ static void inst_log_cb(const rd_kafka_t *rk, int level, const char *fac, const 
 {
 	(void)rk;
 	if (level <= 3)
-		sl_log_warn("kafka_log", "client=consumer fac=%s msg=\"%s\"", fac, buf);
+		sl_logf_warn("kafka_log", "client=consumer fac=%s msg=\"%s\"", fac, buf);
 	else
-		sl_log_debug("kafka_log", "client=consumer fac=%s msg=\"%s\"", fac, buf);
+		sl_logf_debug("kafka_log", "client=consumer fac=%s msg=\"%s\"", fac, buf);
 }
 
 static rd_kafka_t *new_consumer(sl_rp_t *rp, sl_rp_inst_t *inst, const sl_rp_consumer_conf_t *cc, char *err,
@@ -478,7 +478,7 @@ void sl_rp__inst_create(sl_rp_t *rp, sl_http_req_t *req, const char *group)
 	sl_rp__respond_json(req, 200, type, &b);
 	sl_buf_free(&b);
 	sl_buf_free(&uri);
-	sl_log_info("consumer_created", "group=%s instance=%s format=%s instances=%zu", group, cc.name,
+	sl_logf_info("consumer_created", "group=%s instance=%s format=%s instances=%zu", group, cc.name,
 		    cc.fmt == SL_RP_FMT_JSON ? "json" : "binary", rp->ninsts);
 }
 
@@ -519,10 +519,10 @@ static void close_after_cb(uv_work_t *w, int status)
 	sl_rp_inst_t *inst = job->inst;
 	sl_rp__work_done(inst->rp);
 	if (inst->expired)
-		sl_log_info("consumer_expired", "group=%s instance=%s err=%s", inst->group, inst->name,
+		sl_logf_info("consumer_expired", "group=%s instance=%s err=%s", inst->group, inst->name,
 			    rd_kafka_err2name(job->err));
 	else
-		sl_log_info("consumer_closed", "group=%s instance=%s err=%s", inst->group, inst->name,
+		sl_logf_info("consumer_closed", "group=%s instance=%s err=%s", inst->group, inst->name,
 			    rd_kafka_err2name(job->err));
 	free(job);
 	inst_free(inst);
@@ -586,7 +586,7 @@ void sl_rp__inst_close(sl_rp_inst_t *inst, sl_http_req_t *del_req, const char *w
 	inst->q = NULL;
 	uv_close((uv_handle_t *)&inst->poll, handle_closed_cb);
 	uv_close((uv_handle_t *)&inst->timer, handle_closed_cb);
-	sl_log_debug("consumer_closing", "group=%s instance=%s reason=%s", inst->group, inst->name, why);
+	sl_logf_debug("consumer_closing", "group=%s instance=%s reason=%s", inst->group, inst->name, why);
 }
 
 static void sweep_cb(uv_timer_t *t)

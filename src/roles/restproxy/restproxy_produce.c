@@ -173,7 +173,7 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 	char fatal[256] = "";
 	if (err == RD_KAFKA_RESP_ERR__FATAL)
 		rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
-	sl_log_warn("kafka_error", "client=producer err=%s reason=\"%s\"%s%s", rd_kafka_err2name(err), reason,
+	sl_logf_warn("kafka_error", "client=producer err=%s reason=\"%s\"%s%s", rd_kafka_err2name(err), reason,
 		    fatal[0] ? " fatal=" : "", fatal);
 }
 
@@ -181,9 +181,9 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
 {
 	(void)rk;
 	if (level <= 3)
-		sl_log_warn("kafka_log", "client=producer fac=%s msg=\"%s\"", fac, buf);
+		sl_logf_warn("kafka_log", "client=producer fac=%s msg=\"%s\"", fac, buf);
 	else
-		sl_log_debug("kafka_log", "client=producer fac=%s msg=\"%s\"", fac, buf);
+		sl_logf_debug("kafka_log", "client=producer fac=%s msg=\"%s\"", fac, buf);
 }
 
 static void prod_poll_cb(uv_poll_t *h, int status, int events)

@@ -246,7 +246,7 @@ static int handle_batch(cons_t *c, rd_kafka_message_t **msgs, ssize_t n, sl_err_
 					rc = sl_err_set(err, sl_kafka_err_code(m->err), false, "%s [%d]: %s", c->topic,
 							(int)m->partition, rd_kafka_message_errstr(m));
 				else
-					sl_log_warn("consume_error", "topic=%s partition=%d err=\"%s\"", c->topic,
+					sl_logf_warn("consume_error", "topic=%s partition=%d err=\"%s\"", c->topic,
 						    (int)m->partition, rd_kafka_message_errstr(m));
 			}
 			rd_kafka_message_destroy(m);
@@ -311,7 +311,7 @@ static int loop(cons_t *c, rd_kafka_queue_t *q, sl_err_t *err)
 		}
 	}
 	free(msgs);
-	sl_log_debug("consume_end", "records=%" PRIu64 " stop=%d rc=%d", c->count, (int)stop_requested, rc);
+	sl_logf_debug("consume_end", "records=%" PRIu64 " stop=%d rc=%d", c->count, (int)stop_requested, rc);
 	if (!rc && c->out.len)
 		rc = write_out(c, err);
 	return rc;
