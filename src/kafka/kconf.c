@@ -57,7 +57,7 @@ rd_kafka_conf_t *sl_kconf_new(const sl_cfg_t *cfg, const char *role, sl_kconf_ki
 static void log_debug_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
 	(void)rk;
-	sl_logf_debug("kafka_log", "level=%d fac=%s msg=\"%s\"", level, fac, buf);
+	sl_log_debug("kafka_log", SL_KV(level, level), SL_KV(facility, fac), SL_KV(text, buf));
 }
 
 void sl_kconf_log_to_debug(rd_kafka_conf_t *conf)

@@ -83,9 +83,9 @@ static void after_work_cb(uv_work_t *w, int status)
 	memcpy(m->error, m->res_error, sizeof(m->error));
 	if (m->up != m->was_up || !m->probed) {
 		if (m->up)
-			sl_logf_info("kafka_reachable", "topic=%s partitions=%d", m->topic, (int)m->partitions);
+			sl_log_info("kafka_reachable", SL_KV(topic, m->topic), SL_KV(partitions, m->partitions));
 		else
-			sl_logf_warn("kafka_unreachable", "reason=\"%s\"", m->error);
+			sl_log_warn("kafka_unreachable", SL_KV(error, m->error));
 	}
 	m->probed = true;
 	m->was_up = m->up;

@@ -345,7 +345,7 @@ static void fail_parse(conn_t *c)
 	uv_read_stop((uv_stream_t *)&c->tcp);
 	write_response(c, status, "application/json", body.data, body.len, false, NULL);
 	sl_buf_free(&body);
-	sl_logf_debug("http_bad_request", "conn=%llu status=%d code=%s", (unsigned long long)c->id, status, code);
+	sl_log_debug("http_bad_request", SL_KV(conn, c->id), SL_KV(status, status), SL_KV(error_code, code));
 }
 
 static void conn_process(conn_t *c)
@@ -423,7 +423,7 @@ static void idle_cb(uv_timer_t *t)
 	conn_t *c = sl_container_of(t, conn_t, idle);
 	if (c->in_request || c->hijacked)
 		return; /* the handler owns the pace now */
-	sl_logf_debug("http_idle_close", "conn=%llu", (unsigned long long)c->id);
+	sl_log_debug("http_idle_close", SL_KV(conn, c->id));
 	conn_close(c);
 }
 
@@ -491,8 +491,8 @@ static void accept_cb(uv_stream_t *ls, int status)
 	}
 	if (held > srv->lim.max_connections || srv->closing) {
 		sl_metric_add(srv->m_rejected, 1);
-		sl_logf_warn("http_conn_rejected", "reason=%s conns=%zu", srv->closing ? "closing" : "max_connections",
-			    srv->nconns);
+		sl_log_warn("http_conn_rejected", SL_KV(reason, srv->closing ? "closing" : "max_connections"),
+			    SL_KV(conns, srv->nconns));
 		conn_close(c);
 		return;
 	}

@@ -10,11 +10,11 @@ static void signal_cb(uv_signal_t *h, int signum)
 {
 	sl_runtime_t *rt = h->data;
 	if (rt->stopping) {
-		sl_logf_warn("shutdown_forced", "signal=%d", signum);
+		sl_log_warn("shutdown_forced", SL_KV(signal, signum));
 		_Exit(1);
 	}
 	rt->stopping = true;
-	sl_logf_info("shutdown_begin", "signal=%d", signum);
+	sl_log_info("shutdown_begin", SL_KV(signal, signum));
 	rt->stop_cb(rt->arg);
 }
 

@@ -53,6 +53,7 @@ struct sl_rconn {
 	char *name;
 	char *host;
 	int port;
+	char addr[280];   /* host:port, for logs */
 	char *password;
 	int db;
 	redisAsyncContext *ac;
@@ -129,6 +130,7 @@ static int parse_url(sl_rconn_t *rc, const char *url, sl_err_t *err)
 	if (colon == p)
 		return sl_err_set(err, SL_EINVAL, false, "redis url '%s': no host", url);
 	rc->host = sl_xstrndup(p, (size_t)(colon - p));
+	snprintf(rc->addr, sizeof(rc->addr), "%.255s:%d", rc->host, rc->port);
 	if (slash && slash[1]) {
 		char *end;
 		long db = strtol(slash + 1, &end, 10);
@@ -155,17 +157,16 @@ static void set_down(sl_rconn_t *rc, const char *reason)
 	rc->connected = false;
 	rc->ac = NULL;
 	if (was && rc->closing) {
-		sl_logf_info("redis_closed", "name=%s", rc->name);
+		sl_log_info("redis_closed", SL_KV(conn, rc->name));
 	} else if (was) {
-		sl_logf_warn("redis_disconnected", "name=%s addr=%s:%d reason=\"%s\"", rc->name, rc->host, rc->port,
-			    reason);
+		sl_log_warn("redis_disconnected", SL_KV(conn, rc->name), SL_KV(addr, rc->addr), SL_KV(error, reason));
 	} else if (!rc->closing) {
 		if (rc->failures++ == 0)
-			sl_logf_warn("redis_connect_failed", "name=%s addr=%s:%d reason=\"%s\"", rc->name, rc->host,
-				    rc->port, reason);
+			sl_log_warn("redis_connect_failed", SL_KV(conn, rc->name), SL_KV(addr, rc->addr),
+				    SL_KV(error, reason));
 		else
-			sl_logf_debug("redis_connect_failed", "name=%s attempt=%u reason=\"%s\"", rc->name,
-				     rc->failures, reason);
+			sl_log_debug("redis_connect_failed", SL_KV(conn, rc->name), SL_KV(attempt, rc->failures),
+				     SL_KV(error, reason));
 	}
 	/* Subscriptions hiredis replaced (a channel subscribed twice) never get
 	 * their NULL reply; they die with the context. */
@@ -195,7 +196,8 @@ static void hello_cb(redisAsyncContext *ac, void *r, void *privdata)
 	if (!reply || !rc || rc->ac != ac)
 		return; /* the context is going away; disconnect_cb reports it */
 	if (reply->type == REDIS_REPLY_ERROR) {
-		sl_logf_error("redis_handshake_failed", "name=%s step=%s reply=\"%s\"", rc->name, what, reply->str);
+		sl_log_error("redis_handshake_failed", SL_KV(conn, rc->name), SL_KV(step, what),
+			     SL_KVN(error, reply->str, reply->len));
 		redisAsyncDisconnect(ac);
 		return;
 	}
@@ -203,8 +205,8 @@ static void hello_cb(redisAsyncContext *ac, void *r, void *privdata)
 		return;
 	rc->connected = true;
 	rc->backoff_ms = BACKOFF_MIN_MS;
-	sl_logf_info("redis_connected", "name=%s addr=%s:%d db=%d after_failures=%u", rc->name, rc->host, rc->port,
-		    rc->db, rc->failures);
+	sl_log_info("redis_connected", SL_KV(conn, rc->name), SL_KV(addr, rc->addr), SL_KV(db, rc->db),
+		    SL_KV(after_failures, rc->failures));
 	rc->failures = 0;
 	if (rc->state_cb)
 		rc->state_cb(rc, true, rc->state_arg);
@@ -278,8 +280,8 @@ static void timer_cb(uv_timer_t *t)
 		return;
 	}
 	if (rc->ac && rc->pending.head && now - rc->pending.head->sent_ms > (int64_t)rc->reply_timeout_ms) {
-		sl_logf_warn("redis_reply_timeout", "name=%s waiting=%zu timeout_ms=%llu", rc->name, rc->pending.n,
-			    (unsigned long long)rc->reply_timeout_ms);
+		sl_log_warn("redis_reply_timeout", SL_KV(conn, rc->name), SL_KV(waiting, rc->pending.n),
+			    SL_KV(timeout_ms, rc->reply_timeout_ms));
 		drop(rc, "reply timed out");
 		return;
 	}

@@ -47,6 +47,7 @@ struct sl_rsub {
 	uv_loop_t *loop;
 	char *host;
 	int port;
+	char addr[280]; /* host:port, for logs */
 	char *password;
 	int db;
 	uint64_t timeout_ms;
@@ -94,6 +95,7 @@ static int parse_url(sl_rsub_t *rs, const char *url, sl_err_t *err)
 		rs->port = (int)p;
 		s = end;
 	}
+	snprintf(rs->addr, sizeof(rs->addr), "%.255s:%d", rs->host, rs->port);
 	if (*s == '/' && s[1]) {
 		char *end;
 		long db = strtol(s + 1, &end, 10);
@@ -135,7 +137,7 @@ static void auth_cb(redisAsyncContext *ac, void *r, void *privdata)
 	redisReply *reply = r;
 	link_t *l = ac->data;
 	if (reply && reply->type == REDIS_REPLY_ERROR)
-		sl_logf_error("redis_auth_failed", "conn=%s error=\"%s\"", l->name, reply->str);
+		sl_log_error("redis_auth_failed", SL_KV(conn, l->name), SL_KVN(error, reply->str, reply->len));
 }
 
 static void connect_cb(const redisAsyncContext *cac, int status)
@@ -144,8 +146,8 @@ static void connect_cb(const redisAsyncContext *cac, int status)
 	sl_rsub_t *rs = l->rs;
 	redisAsyncContext *ac = (redisAsyncContext *)cac;
 	if (status != REDIS_OK) {
-		sl_logf_warn("redis_connect_failed", "conn=%s addr=%s:%d error=\"%s\" retry_ms=%llu", l->name, rs->host,
-			    rs->port, cac->errstr, (unsigned long long)(l->backoff_ms ? l->backoff_ms : BACKOFF_MIN_MS));
+		sl_log_warn("redis_connect_failed", SL_KV(conn, l->name), SL_KV(addr, rs->addr), SL_KV(error, cac->errstr),
+			    SL_KV(retry_ms, l->backoff_ms ? l->backoff_ms : BACKOFF_MIN_MS));
 		l->ac = NULL; /* hiredis frees the context after this callback */
 		schedule_retry(l);
 		maybe_done(rs);
@@ -158,11 +160,12 @@ static void connect_cb(const redisAsyncContext *cac, int status)
 		redisAsyncCommand(ac, auth_cb, NULL, "AUTH %s", rs->password);
 	if (rs->db)
 		redisAsyncCommand(ac, auth_cb, NULL, "SELECT %d", rs->db);
-	sl_logf_info("redis_connected", "conn=%s addr=%s:%d", l->name, rs->host, rs->port);
+	sl_log_info("redis_connected", SL_KV(conn, l->name), SL_KV(addr, rs->addr));
 }
 
 static void disconnect_cb(const redisAsyncContext *cac, int status)
 {
+	(void)status; /* errstr says why */
 	link_t *l = cac->data;
 	sl_rsub_t *rs = l->rs;
 	l->ac = NULL;
@@ -171,8 +174,7 @@ static void disconnect_cb(const redisAsyncContext *cac, int status)
 		maybe_done(rs);
 		return;
 	}
-	sl_logf_warn("redis_disconnected", "conn=%s status=%d error=\"%s\"", l->name, status,
-		    cac->errstr[0] ? cac->errstr : "closed");
+	sl_log_warn("redis_disconnected", SL_KV(conn, l->name), SL_KV(error, cac->errstr[0] ? cac->errstr : "closed"));
 	schedule_retry(l);
 }
 
@@ -181,8 +183,8 @@ static void link_connect(link_t *l)
 	sl_rsub_t *rs = l->rs;
 	redisAsyncContext *ac = redisAsyncConnect(rs->host, rs->port);
 	if (!ac || ac->err) {
-		sl_logf_warn("redis_connect_failed", "conn=%s addr=%s:%d error=\"%s\"", l->name, rs->host, rs->port,
-			    ac ? ac->errstr : "out of memory");
+		sl_log_warn("redis_connect_failed", SL_KV(conn, l->name), SL_KV(addr, rs->addr),
+			    SL_KV(error, ac ? ac->errstr : "out of memory"));
 		if (ac)
 			redisAsyncFree(ac);
 		schedule_retry(l);
@@ -208,8 +210,8 @@ static void fail_oldest_cb(uv_timer_t *t)
 	 * connect never calls back: give up on it after the timeout. A context
 	 * that never connected gets no disconnect callback when freed. */
 	if (l->ac && !l->connected && (uint64_t)sl_clock_mono_ms() - l->connect_started_ms >= rs->timeout_ms) {
-		sl_logf_warn("redis_connect_failed", "conn=%s addr=%s:%d error=\"connect timed out\"", l->name, rs->host,
-			    rs->port);
+		sl_log_warn("redis_connect_failed", SL_KV(conn, l->name), SL_KV(addr, rs->addr),
+			    SL_KV(error, "connect timed out"));
 		redisAsyncContext *ac = l->ac;
 		l->ac = NULL;
 		redisAsyncFree(ac);
@@ -218,8 +220,7 @@ static void fail_oldest_cb(uv_timer_t *t)
 	}
 	if (!rs->lk_head || (uint64_t)sl_clock_mono_ms() < rs->lk_head->deadline || !rs->cmd.ac)
 		return;
-	sl_logf_warn("redis_timeout", "conn=%s timeout_ms=%llu pending_lookups=yes", rs->cmd.name,
-		    (unsigned long long)rs->timeout_ms);
+	sl_log_warn("redis_timeout", SL_KV(conn, rs->cmd.name), SL_KV(timeout_ms, rs->timeout_ms));
 	/* Pending lookups get a NULL reply (SL_EUNAVAIL); disconnect_cb retries. */
 	redisAsyncFree(rs->cmd.ac);
 }

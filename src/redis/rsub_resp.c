@@ -220,7 +220,7 @@ static void drop(sl_psub_t *ps, const char *ev, const char *why)
 	bool was_up = ps->state == PS_UP;
 	ps->state = PS_CLOSING;
 	if (ev)
-		sl_logf_warn(ev, "conn=pubsub error=\"%s\"", why);
+		sl_log_warn(ev, SL_KV(conn, "pubsub"), SL_KV(error, why));
 	uv_close((uv_handle_t *)&ps->tcp, tcp_closed_cb);
 	if (was_up && ps->cbs.on_state && !ps->closing)
 		ps->cbs.on_state(ps->arg, false);
@@ -279,7 +279,7 @@ static bool is(const sl_resp_item_t *it, const char *lit)
 static void dispatch(sl_psub_t *ps, const sl_resp_t *r)
 {
 	if (r->type == '-') {
-		sl_logf_warn("redis_error", "conn=pubsub error=\"%.*s\"", (int)r->item.len, r->item.str);
+		sl_log_warn("redis_error", SL_KV(conn, "pubsub"), SL_KVN(error, r->item.str, (size_t)r->item.len));
 		return;
 	}
 	if (r->type != '*' || r->n < 2 || r->el[1].type != '$' || r->el[1].len < 0)
@@ -350,7 +350,7 @@ static void connect_cb(uv_connect_t *req, int status)
 	if (ps->state != PS_CONNECTING)
 		return;
 	if (status < 0) {
-		sl_logf_warn("redis_connect_failed", "conn=pubsub error=\"%s\"", uv_strerror(status));
+		sl_log_warn("redis_connect_failed", SL_KV(conn, "pubsub"), SL_KV(error, uv_strerror(status)));
 		ps->state = PS_CLOSING;
 		uv_close((uv_handle_t *)&ps->tcp, tcp_closed_cb);
 		return;
@@ -364,7 +364,7 @@ static void connect_cb(uv_connect_t *req, int status)
 	uv_read_start((uv_stream_t *)&ps->tcp, alloc_cb, read_cb);
 	if (ps->password)
 		append_cmd(ps, "AUTH", ps->password, strlen(ps->password));
-	sl_logf_info("redis_connected", "conn=pubsub");
+	sl_log_info("redis_connected", SL_KV(conn, "pubsub"));
 	if (ps->cbs.on_state)
 		ps->cbs.on_state(ps->arg, true);
 	flush_out(ps);
@@ -379,7 +379,7 @@ static void ps_connect(sl_psub_t *ps)
 	ps->creq.data = ps;
 	int rc = uv_tcp_connect(&ps->creq, &ps->tcp, (const struct sockaddr *)&ps->addr, connect_cb);
 	if (rc < 0) {
-		sl_logf_warn("redis_connect_failed", "conn=pubsub error=\"%s\"", uv_strerror(rc));
+		sl_log_warn("redis_connect_failed", SL_KV(conn, "pubsub"), SL_KV(error, uv_strerror(rc)));
 		ps->state = PS_CLOSING;
 		uv_close((uv_handle_t *)&ps->tcp, tcp_closed_cb);
 	}
