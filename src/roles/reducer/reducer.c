@@ -169,9 +169,9 @@ static void load_done(sl_reducer_t *r, sl_part_t *p)
 	p->st = SL_PART_READY;
 	r->loading--;
 	sl_metric_observe(r->m.load_ms, (double)(sl_clock_mono_ms() - p->load_started_ms));
-	sl_logf_info("partition_loaded", "partition=%d markets=%zu channels=%zu held=%zu ms=%lld", (int)p->id,
-		    sl_smap_count(p->markets), sl_smap_count(p->channels), p->nheld,
-		    (long long)(sl_clock_mono_ms() - p->load_started_ms));
+	sl_log_info("partition_loaded", SL_KV(partition, p->id), SL_KV(markets, sl_smap_count(p->markets)),
+		    SL_KV(channels, sl_smap_count(p->channels)), SL_KV(held, p->nheld),
+		    SL_KV(ms, sl_clock_mono_ms() - p->load_started_ms));
 	sl_reducer__snapshot_part(r, p);
 	sl_batch_t *b = NULL;
 	for (size_t i = 0; i < p->nheld; i++) {
@@ -286,11 +286,10 @@ static void revoke_done_cb(uv_work_t *w, int status)
 		part_forget(r, r->revoking->elems[i].partition);
 	rd_kafka_error_t *e = rd_kafka_incremental_unassign(r->rk, r->revoking);
 	if (e) {
-		sl_logf_error("unassign_failed", "err=\"%s\"", rd_kafka_error_string(e));
+		sl_log_error("unassign_failed", SL_KV(error, rd_kafka_error_string(e)));
 		rd_kafka_error_destroy(e);
 	}
-	sl_logf_info("partitions_revoked", "partitions=%s committed=%d", parts,
-		    r->revoke_commit ? r->revoke_commit->cnt : 0);
+	sl_log_info("partitions_revoked", SL_KV(partitions, parts), SL_KV(committed, r->revoke_commit ? r->revoke_commit->cnt : 0));
 	rd_kafka_topic_partition_list_destroy(r->revoking);
 	if (r->revoke_commit)
 		rd_kafka_topic_partition_list_destroy(r->revoke_commit);
@@ -312,7 +311,7 @@ void sl_reducer__maybe_finish_revoke(sl_reducer_t *r)
 	if (waiting && sl_clock_mono_ms() < r->revoke_deadline_ms)
 		return;
 	if (waiting)
-		sl_logf_warn("revoke_drain_timeout", "uncommitted batches are redone by the next owner");
+		sl_log_warn("revoke_drain_timeout", SL_KV(timeout_ms, r->drain_ms)); /* the next owner redoes the rest */
 	r->revoke_commit = rd_kafka_topic_partition_list_new(r->revoking->cnt);
 	for (int i = 0; i < r->revoking->cnt; i++) {
 		sl_part_t *p = sl_reducer__part(r, r->revoking->elems[i].partition);
@@ -349,7 +348,7 @@ void sl_reducer__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_
 		 * next owner starts from the committed offsets. */
 		e = rd_kafka_incremental_assign(rk, parts);
 		rd_kafka_pause_partitions(rk, parts);
-		sl_logf_info("partitions_assigned_while_stopping", "partitions=%s", list);
+		sl_log_info("partitions_assigned_while_stopping", SL_KV(partitions, list));
 	} else if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		for (int i = 0; i < parts->cnt; i++)
 			part_new(r, parts->elems[i].partition);
@@ -357,14 +356,14 @@ void sl_reducer__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_
 		 * arrives meanwhile is held, and past --max-batch held records the
 		 * partition is paused at the position the application reached. */
 		e = rd_kafka_incremental_assign(rk, parts);
-		sl_logf_info("partitions_assigned", "partitions=%s", list);
+		sl_log_info("partitions_assigned", SL_KV(partitions, list));
 		for (int i = 0; i < parts->cnt; i++)
 			start_load(r, sl_reducer__part(r, parts->elems[i].partition));
 	} else if (rd_kafka_assignment_lost(rk)) {
 		for (int i = 0; i < parts->cnt; i++)
 			part_forget(r, parts->elems[i].partition);
 		e = rd_kafka_incremental_unassign(rk, parts);
-		sl_logf_warn("partitions_lost", "partitions=%s", list);
+		sl_log_warn("partitions_lost", SL_KV(partitions, list));
 	} else {
 		for (int i = 0; i < parts->cnt; i++) {
 			sl_part_t *p = sl_reducer__part(r, parts->elems[i].partition);
@@ -377,11 +376,11 @@ void sl_reducer__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_
 			sl_reducer__pause_part(r, parts->elems[i].partition, true);
 		r->revoking = rd_kafka_topic_partition_list_copy(parts);
 		r->revoke_deadline_ms = sl_clock_mono_ms() + r->drain_ms;
-		sl_logf_info("partitions_revoking", "partitions=%s", list);
+		sl_log_info("partitions_revoking", SL_KV(partitions, list));
 		sl_reducer__maybe_finish_revoke(r);
 	}
 	if (e) {
-		sl_logf_error("rebalance_failed", "err=\"%s\"", rd_kafka_error_string(e));
+		sl_log_error("rebalance_failed", SL_KV(error, rd_kafka_error_string(e)));
 		rd_kafka_error_destroy(e);
 	}
 }
@@ -392,7 +391,7 @@ void sl_reducer__commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_top
 	sl_reducer_t *r = opaque;
 	if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
 		sl_metric_add(r->m.commits_failed, 1);
-		sl_logf_debug("commit_failed", "err=\"%s\"", rd_kafka_err2str(err));
+		sl_log_debug("commit_failed", SL_KV(error, rd_kafka_err2str(err)));
 	}
 }
 
@@ -420,7 +419,7 @@ void sl_reducer__redis_failed(sl_reducer_t *r)
 	r->redis_paused = true;
 	for (int32_t i = 0; i < r->nparts; i++)
 		sl_reducer__pause_part(r, i, true);
-	sl_logf_warn("consumption_paused", "reason=redis_unavailable");
+	sl_log_warn("consumption_paused", SL_KV(reason, "redis_unavailable"));
 }
 
 static void redis_recover(sl_reducer_t *r)
@@ -439,7 +438,7 @@ static void redis_recover(sl_reducer_t *r)
 		for (int32_t i = 0; i < r->nparts; i++)
 			if (r->parts[i] && r->parts[i]->st == SL_PART_READY)
 				sl_reducer__pause_part(r, i, false);
-		sl_logf_info("consumption_resumed", "reason=redis_available");
+		sl_log_info("consumption_resumed", SL_KV(reason, "redis_available"));
 	}
 }
 
@@ -495,7 +494,7 @@ static void startup_done_cb(uv_work_t *w, int status)
 	if (status || r->stopping)
 		return;
 	if (r->cmd_partitions <= 0) {
-		sl_logf_warn("startup_waiting", "reason=\"%s\"", r->startup_err);
+		sl_log_warn("startup_waiting", SL_KV(error, r->startup_err));
 		return;
 	}
 	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(r->cmd_partitions);
@@ -509,13 +508,13 @@ static void startup_done_cb(uv_work_t *w, int status)
 		e = rd_kafka_subscribe(r->rk, sub);
 	rd_kafka_topic_partition_list_destroy(sub);
 	if (e) {
-		sl_logf_error("startup_failed", "err=\"%s\"", rd_kafka_err2str(e));
+		sl_log_error("startup_failed", SL_KV(error, rd_kafka_err2str(e)));
 		return;
 	}
 	r->started = true;
-	sl_logf_info("reducer_started", "group=%s data_topic=%s partitions=%d command_topic=%s command_partitions=%d",
-		    sl_cfg_str(r->cfg, "group"), r->data_topic, (int)r->data_partitions, r->cmd_topic,
-		    (int)r->cmd_partitions);
+	sl_log_info("reducer_started", SL_KV(group, sl_cfg_str(r->cfg, "group")), SL_KV(data_topic, r->data_topic),
+		    SL_KV(partitions, r->data_partitions), SL_KV(command_topic, r->cmd_topic),
+		    SL_KV(command_partitions, r->cmd_partitions));
 }
 
 static void maybe_start(sl_reducer_t *r)

@@ -150,7 +150,7 @@ static void reply_cb(sl_rconn_t *rc, redisReply *reply, void *arg)
 		b->failed = true;
 	} else if (reply->type == REDIS_REPLY_ERROR) {
 		if (!b->failed)
-			sl_logf_error("redis_write_failed", "reply=\"%.120s\"", reply->str);
+			sl_log_error("redis_write_failed", SL_KVN(error, reply->str, reply->len < 120 ? reply->len : 120));
 		b->failed = true;
 	}
 	if (--b->replies_left == 0)
@@ -338,7 +338,7 @@ void sl_reducer__resend(sl_reducer_t *r)
 		b = next;
 	}
 	if (n)
-		sl_logf_info("batches_resent", "count=%d", n);
+		sl_log_info("batches_resent", SL_KV(count, n));
 }
 
 /* ---- commands ---- */
@@ -435,7 +435,7 @@ static void snapshot(sl_reducer_t *r, const char *ch, size_t chlen, const sl_par
 		if (sl_rconn_commandargv(r->rc, ignore_cb, NULL, 3, argv, lens) == 0)
 			sl_metric_add(r->m.snapshots, 1);
 		else
-			sl_logf_warn("snapshot_failed", "channel=%s reason=redis_unavailable", id);
+			sl_log_warn("snapshot_failed", SL_KV(channel, id), SL_KV(reason, "redis_unavailable"));
 		sl_buf_free(&key);
 	}
 	sl_buf_free(&out);
@@ -509,7 +509,7 @@ void sl_reducer__command(sl_reducer_t *r, const char *data, size_t len)
 	size_t chlen = ch ? json_string_length(chj) : 0;
 	json_t *markets = j ? json_object_get(j, "markets") : NULL;
 	if (!op || !ch || !sl_rstate_channel_valid(ch, chlen)) {
-		sl_logf_warn("command_invalid", "bytes=%zu", len);
+		sl_log_warn("command_invalid", SL_KV(bytes, len));
 		json_decref(j);
 		return;
 	}
@@ -539,7 +539,7 @@ void sl_reducer__command(sl_reducer_t *r, const char *data, size_t len)
 	} else if (!strcmp(op, "close")) {
 		close_channel(r, ch, chlen);
 	} else {
-		sl_logf_warn("command_invalid", "op=%.20s", op);
+		sl_log_warn("command_invalid", SL_KVN(op, op, strnlen(op, 20)));
 	}
 	json_decref(j);
 }
@@ -558,7 +558,7 @@ void sl_reducer__turn(sl_reducer_t *r)
 		if (!rkm->err)
 			sl_reducer__command(r, rkm->payload, rkm->len);
 		else if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-			sl_logf_warn("command_consume_error", "err=\"%s\"", rd_kafka_message_errstr(rkm));
+			sl_log_warn("command_consume_error", SL_KV(error, rd_kafka_message_errstr(rkm)));
 		rd_kafka_message_destroy(rkm);
 	}
 	bool busy = r->ninflight >= r->max_inflight || sl_rconn_pending(r->rc) > r->max_pending;
@@ -572,7 +572,7 @@ void sl_reducer__turn(sl_reducer_t *r)
 			more = true;
 		if (rkm->err) {
 			if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-				sl_logf_warn("consume_error", "err=\"%s\"", rd_kafka_message_errstr(rkm));
+				sl_log_warn("consume_error", SL_KV(error, rd_kafka_message_errstr(rkm)));
 			rd_kafka_message_destroy(rkm);
 			continue;
 		}

@@ -194,7 +194,7 @@ static void kafka_closed_cb(uv_work_t *w, int status)
 			rd_kafka_message_destroy(p->held[j]);
 		p->nheld = 0;
 	}
-	sl_logf_info("kafka_closed", "undelivered_records=%zu", undelivered);
+	sl_log_info("kafka_closed", SL_KV(undelivered, undelivered));
 	sl_rconn_close(r->rc, rconn_closed_cb, r);
 }
 
@@ -259,9 +259,9 @@ static void stop_progress(sl_reducer_t *r)
 		return;
 	}
 	if (joining)
-		sl_logf_warn("shutdown_before_assignment", "waited_ms=%d", r->drain_ms + SL_REDUCER_JOIN_WAIT_MS);
+		sl_log_warn("shutdown_before_assignment", SL_KV(waited_ms, r->drain_ms + SL_REDUCER_JOIN_WAIT_MS));
 	else if (!steady)
-		sl_logf_warn("shutdown_during_rebalance", "join_state=%s", r->join_state[0] ? r->join_state : "unknown");
+		sl_log_warn("shutdown_during_rebalance", SL_KV(join_state, r->join_state[0] ? r->join_state : "unknown"));
 	if (r->startup_busy || r->revoke_committing)
 		return; /* a thread-pool job still uses the handles; it ends within its own timeout */
 	r->closes_pending = 1;
@@ -407,18 +407,18 @@ static int reducer_main(int argc, char **argv)
 	r->meta = sl_pl_meta_new(&loop, r->rk, r->data_topic, 2000, (int)sl_cfg_int(cfg, "kafka-timeout-ms"), NULL, r);
 	r->http = sl_http_server_from_cfg(&loop, cfg, http_cb, r, &err);
 	if (!r->http) {
-		sl_logf_error("listen_failed", "port=%lld err=\"%s\"", sl_cfg_int(cfg, "port"), err.msg);
+		sl_log_error("listen_failed", SL_KV(port, sl_cfg_int(cfg, "port")), SL_KV(error, err.msg));
 		rv = 1;
 		stop_cb(r);
 	} else {
-		sl_logf_info("reducer_listening", "port=%d", sl_http_server_port(r->http));
+		sl_log_info("reducer_listening", SL_KV(port, sl_http_server_port(r->http)));
 		rv = 0;
 	}
 	uv_timer_start(&r->tick, tick_cb, 100, 100);
 	int lc = sl_runtime_run(&r->rt);
 	if (lc != 0)
-		sl_logf_error("loop_close_failed", "rc=%d", lc);
-	sl_logf_info("shutdown_done", "exit=%d", rv);
+		sl_log_error("loop_close_failed", SL_KV(loop_close, lc));
+	sl_log_info("shutdown_done", SL_KV(exit, rv));
 	goto cleanup;
 config_failed:
 	fprintf(stderr, "sluice reducer: %s\n", err.msg);
