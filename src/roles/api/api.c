@@ -421,7 +421,7 @@ static void meta_closed_cb(void *arg)
 	int left = rd_kafka_outq_len(a->rk);
 	rd_kafka_destroy(a->rk);
 	a->rk = NULL;
-	sl_logf_info("kafka_closed", "undelivered=%d", left);
+	sl_log_info("kafka_closed", SL_KV(undelivered, left));
 	sl_rconn_close(a->rc, rconn_closed_cb, a);
 }
 
@@ -528,17 +528,17 @@ static int api_main(int argc, char **argv)
 	int rv = 0;
 	a.http = sl_http_server_from_cfg(&loop, cfg, http_cb, &a, &err);
 	if (!a.http) {
-		sl_logf_error("listen_failed", "port=%lld err=\"%s\"", sl_cfg_int(cfg, "port"), err.msg);
+		sl_log_error("listen_failed", SL_KV(port, sl_cfg_int(cfg, "port")), SL_KV(error, err.msg));
 		rv = 1;
 		a.stopping = true;
 	} else {
-		sl_logf_info("api_listening", "port=%d data_topic=%s command_topic=%s api_key=%s",
-			    sl_http_server_port(a.http), a.data_topic, a.cmd_topic, a.api_key ? "set" : "none");
+		sl_log_info("api_listening", SL_KV(port, sl_http_server_port(a.http)), SL_KV(data_topic, a.data_topic),
+			    SL_KV(command_topic, a.cmd_topic), SL_KV(api_key, a.api_key ? "set" : "none"));
 	}
 	int lc = sl_runtime_run(&a.rt);
 	if (lc)
-		sl_logf_error("loop_close_failed", "rc=%d", lc);
-	sl_logf_info("shutdown_done", "exit=%d", rv);
+		sl_log_error("loop_close_failed", SL_KV(loop_close, lc));
+	sl_log_info("shutdown_done", SL_KV(exit, rv));
 	close(a.pipe_fd[0]);
 	close(a.pipe_fd[1]);
 	sl_metrics_free_all();

@@ -238,7 +238,7 @@ static void kafka_failed(sl_api_op_t *op)
 {
 	char msg[200];
 	snprintf(msg, sizeof(msg), "kafka did not take the command: %s", rd_kafka_err2str(op->kafka_err));
-	sl_logf_warn("command_failed", "channel=%s err=\"%s\"", op->id, rd_kafka_err2str(op->kafka_err));
+	sl_log_warn("command_failed", SL_KV(channel, op->id), SL_KV(error, rd_kafka_err2str(op->kafka_err)));
 	sl_api__fail(op, 503, "kafka_unavailable", msg);
 }
 
@@ -266,7 +266,7 @@ static bool channel_step_ok(sl_api_op_t *op)
 static void rollback_done(sl_api_op_t *op)
 {
 	if (op->failed)
-		sl_logf_error("rollback_failed", "channel=%s", op->id);
+		sl_log_error("rollback_failed", SL_KV(channel, op->id));
 	kafka_failed(op);
 }
 
@@ -307,7 +307,7 @@ static void create_produced(sl_api_op_t *op)
 	sl_buf_printf(&b, "{\"channel\":\"%s\",\"stream\":\"/v1/stream/%s\",\"events\":\"/v1/events/%s\"}", op->id,
 		      op->id, op->id);
 	sl_metric_add(op->a->m.channels, 1);
-	sl_logf_debug("channel_created", "channel=%s markets=%zu", op->id, op->nmarkets);
+	sl_log_debug("channel_created", SL_KV(channel, op->id), SL_KV(markets, op->nmarkets));
 	sl_api__finish(op, 201, b.data);
 	sl_buf_free(&b);
 }
@@ -511,7 +511,7 @@ static void delete_written(sl_api_op_t *op)
 		redis_failed(op);
 		return;
 	}
-	sl_logf_debug("channel_closed", "channel=%s markets=%zu", op->id, op->nmarkets);
+	sl_log_debug("channel_closed", SL_KV(channel, op->id), SL_KV(markets, op->nmarkets));
 	sl_api__finish(op, 204, NULL);
 }
 
