@@ -105,7 +105,7 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
 	feed_t *f = opaque;
 	if (rkm->err) {
 		if (f->failed++ == 0)
-			sl_logf_warn("delivery_failed", "err=\"%s\"", rd_kafka_err2str(rkm->err));
+			sl_log_warn("delivery_failed", SL_KV(error, rd_kafka_err2str(rkm->err)));
 		sl_metric_add(f->m_failed, 1);
 	} else {
 		f->delivered++;
@@ -130,7 +130,7 @@ static bool produce_one(feed_t *f)
 		return false; /* the step is drawn again next time: the walk is unchanged */
 	if (e) {
 		if (f->failed++ == 0)
-			sl_logf_warn("produce_failed", "err=\"%s\"", rd_kafka_err2str(e));
+			sl_log_warn("produce_failed", SL_KV(error, rd_kafka_err2str(e)));
 		return false;
 	}
 	f->dir[i] = dir;
@@ -178,8 +178,8 @@ static void finish(feed_t *f)
 	f->done = true;
 	long long undelivered = rd_kafka_outq_len(f->rk);
 	progress(f, true);
-	sl_logf_info("feed_done", "produced=%lld delivered=%lld failed=%lld undelivered=%lld", f->produced,
-		    f->delivered, f->failed, undelivered);
+	sl_log_info("feed_done", SL_KV(produced, f->produced), SL_KV(delivered, f->delivered), SL_KV(failed, f->failed),
+		    SL_KV(undelivered, undelivered));
 	if (f->http)
 		sl_http_server_close(f->http, http_closed_cb, f);
 	sl_pl_meta_close(f->meta, meta_closed_cb, f);
@@ -209,8 +209,8 @@ static void tick_cb(uv_timer_t *t)
 			return;
 		f->producing = true;
 		f->start_ms = f->last_progress_ms = sl_clock_mono_ms();
-		sl_logf_info("feed_started", "topic=%s partitions=%d markets=%ld rate=%g count=%lld", f->topic,
-			    (int)sl_pl_meta_partitions(f->meta), f->markets, f->rate, f->count);
+		sl_log_info("feed_started", SL_KV(topic, f->topic), SL_KV(partitions, sl_pl_meta_partitions(f->meta)),
+			    SL_KV(markets, f->markets), SL_KV(rate, f->rate), SL_KV(count, f->count));
 	}
 	long long due;
 	if (f->rate > 0)
@@ -318,13 +318,13 @@ static int feed_main(int argc, char **argv)
 	f.http = sl_http_server_from_cfg(&loop, cfg, http_cb, &f, &err);
 	int rv = 0;
 	if (!f.http) {
-		sl_logf_error("listen_failed", "port=%lld err=\"%s\"", sl_cfg_int(cfg, "port"), err.msg);
+		sl_log_error("listen_failed", SL_KV(port, sl_cfg_int(cfg, "port")), SL_KV(error, err.msg));
 		rv = 1;
 		stop_cb(&f);
 	}
 	int lc = sl_runtime_run(&f.rt);
 	if (lc)
-		sl_logf_error("loop_close_failed", "rc=%d", lc);
+		sl_log_error("loop_close_failed", SL_KV(loop_close, lc));
 	if (f.failed || f.delivered < f.produced)
 		rv = 1;
 	free(f.dir);

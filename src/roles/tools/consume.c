@@ -246,8 +246,8 @@ static int handle_batch(cons_t *c, rd_kafka_message_t **msgs, ssize_t n, sl_err_
 					rc = sl_err_set(err, sl_kafka_err_code(m->err), false, "%s [%d]: %s", c->topic,
 							(int)m->partition, rd_kafka_message_errstr(m));
 				else
-					sl_logf_warn("consume_error", "topic=%s partition=%d err=\"%s\"", c->topic,
-						    (int)m->partition, rd_kafka_message_errstr(m));
+					sl_log_warn("consume_error", SL_KV(topic, c->topic), SL_KV(partition, m->partition),
+						    SL_KV(error, rd_kafka_message_errstr(m)));
 			}
 			rd_kafka_message_destroy(m);
 			continue;
@@ -311,7 +311,7 @@ static int loop(cons_t *c, rd_kafka_queue_t *q, sl_err_t *err)
 		}
 	}
 	free(msgs);
-	sl_logf_debug("consume_end", "records=%" PRIu64 " stop=%d rc=%d", c->count, (int)stop_requested, rc);
+	sl_log_debug("consume_end", SL_KV(records, c->count), SL_KV(stop, (bool)stop_requested), SL_KV(error_code, rc));
 	if (!rc && c->out.len)
 		rc = write_out(c, err);
 	return rc;
