@@ -116,7 +116,7 @@ void sl_rp__respond_error(sl_http_req_t *req, int status, int error_code, const 
 	sl_rp__error_body(&b, error_code, msg);
 	sl_http_respond(req, status, type, b.data, b.len);
 	sl_buf_free(&b);
-	sl_logf_debug("restproxy_error", "status=%d error_code=%d", status, error_code);
+	sl_log_debug("restproxy_error", SL_KV(status, status), SL_KV(error_code, error_code));
 }
 
 bool sl_rp__check_ctype(sl_http_req_t *req, sl_rp_ctype_t *ct)
@@ -271,13 +271,13 @@ static void stop_check_cb(uv_timer_t *t)
 	if (late && !rp->purged && (rp->produce_pending || outq > 0)) {
 		/* The bound is up: fail what is still queued (its requests get
 		 * their errors from the purge reports) and stop waiting. */
-		sl_logf_warn("restproxy_undelivered", "queued=%d requests=%zu", outq, rp->produce_pending);
+		sl_log_warn("restproxy_undelivered", SL_KV(queued, outq), SL_KV(requests, rp->produce_pending));
 		sl_rp__produce_purge(rp);
 		rp->purged = true;
 		rp->stop_deadline_ms = sl_clock_mono_ms() + 2000;
 	} else if (late && rp->purged && rp->produce_pending) {
 		/* Even the purge reports did not come: stop waiting for them. */
-		sl_logf_warn("restproxy_produce_abandoned", "requests=%zu", rp->produce_pending);
+		sl_log_warn("restproxy_produce_abandoned", SL_KV(requests, rp->produce_pending));
 		sl_rp__produce_abandon(rp);
 	}
 	if (!rp->srv_closed || rp->ninsts || rp->produce_pending || (outq > 0 && !rp->purged))
@@ -381,12 +381,12 @@ static int restproxy_main(int argc, char **argv)
 		sl_err_t e = {0};
 		rp->srv = sl_http_server_from_cfg(&loop, cfg, handle_cb, rp, &e);
 		if (!rp->srv) {
-			sl_logf_error("restproxy_listen_failed", "err=\"%s\"", e.msg);
+			sl_log_error("restproxy_listen_failed", SL_KV(error, e.msg));
 			rc = 1;
 		} else {
 			sl_http_server_set_error_fmt(rp->srv, sl_rp__http_error_fmt);
-			sl_logf_info("restproxy_listening", "port=%d brokers=%s", sl_http_server_port(rp->srv),
-				    sl_cfg_str(cfg, "bootstrap-server"));
+			sl_log_info("restproxy_listening", SL_KV(port, sl_http_server_port(rp->srv)),
+				    SL_KV(brokers, sl_cfg_str(cfg, "bootstrap-server")));
 		}
 	}
 	if (rc) {
@@ -395,7 +395,7 @@ static int restproxy_main(int argc, char **argv)
 	}
 	int lc = sl_runtime_run(&rp->rt);
 	if (lc != 0)
-		sl_logf_error("restproxy_loop_not_closed", "rc=%d", lc);
+		sl_log_error("restproxy_loop_not_closed", SL_KV(loop_close, lc));
 	if (rp->prod)
 		rd_kafka_destroy(rp->prod);
 	sl_rp__produce_free_abandoned(rp);
@@ -403,7 +403,7 @@ static int restproxy_main(int argc, char **argv)
 		rd_kafka_metadata_destroy(rp->md);
 	sl_http_server_free(rp->srv);
 	if (rc != 2) /* a configuration error is the one line already printed */
-		sl_logf_info("shutdown_done", "rc=%d", rc ? rc : (lc ? 1 : 0));
+		sl_log_info("shutdown_done", SL_KV(exit, rc ? rc : (lc ? 1 : 0)));
 	free(rp);
 	sl_metrics_free_all();
 	sl_cfg_free(cfg);

@@ -173,8 +173,8 @@ static bool read_fill(sl_rp_inst_t *inst)
 				rd->err = m->err;
 				snprintf(rd->err_topic, sizeof(rd->err_topic), "%s",
 					 m->rkt ? rd_kafka_topic_name(m->rkt) : "");
-				sl_logf_debug("restproxy_consume_error", "group=%s instance=%s err=\"%s\"",
-					     inst->group, inst->name, rd_kafka_message_errstr(m));
+				sl_log_debug("restproxy_consume_error", SL_KV(group, inst->group), SL_KV(instance, inst->name),
+					     SL_KV(error, rd_kafka_message_errstr(m)));
 			}
 			rd_kafka_message_destroy(m);
 			if (rd->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
@@ -302,17 +302,15 @@ static void inst_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opa
 	if (!strncmp(inst->last_err, reason, sizeof(inst->last_err) - 1))
 		return;
 	snprintf(inst->last_err, sizeof(inst->last_err), "%s", reason);
-	sl_logf_warn("kafka_error", "client=consumer group=%s instance=%s err=%s reason=\"%s\"", inst->group,
-		    inst->name, rd_kafka_err2name(err), reason);
+	sl_log_warn("kafka_error", SL_KV(client, "consumer"), SL_KV(group, inst->group), SL_KV(instance, inst->name),
+		    SL_KV(error_code, rd_kafka_err2name(err)), SL_KV(error, reason));
 }
 
 static void inst_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
 	(void)rk;
-	if (level <= 3)
-		sl_logf_warn("kafka_log", "client=consumer fac=%s msg=\"%s\"", fac, buf);
-	else
-		sl_logf_debug("kafka_log", "client=consumer fac=%s msg=\"%s\"", fac, buf);
+	sl_log_at(level <= 3 ? SL_LOG_WARN : SL_LOG_DEBUG, "kafka_log", SL_KV(client, "consumer"), SL_KV(facility, fac),
+		  SL_KV(text, buf));
 }
 
 static rd_kafka_t *new_consumer(sl_rp_t *rp, sl_rp_inst_t *inst, const sl_rp_consumer_conf_t *cc, char *err,
@@ -478,8 +476,8 @@ void sl_rp__inst_create(sl_rp_t *rp, sl_http_req_t *req, const char *group)
 	sl_rp__respond_json(req, 200, type, &b);
 	sl_buf_free(&b);
 	sl_buf_free(&uri);
-	sl_logf_info("consumer_created", "group=%s instance=%s format=%s instances=%zu", group, cc.name,
-		    cc.fmt == SL_RP_FMT_JSON ? "json" : "binary", rp->ninsts);
+	sl_log_info("consumer_created", SL_KV(group, group), SL_KV(instance, cc.name),
+		    SL_KV(format, cc.fmt == SL_RP_FMT_JSON ? "json" : "binary"), SL_KV(instances, rp->ninsts));
 }
 
 /* ---- close ---- */
@@ -519,11 +517,11 @@ static void close_after_cb(uv_work_t *w, int status)
 	sl_rp_inst_t *inst = job->inst;
 	sl_rp__work_done(inst->rp);
 	if (inst->expired)
-		sl_logf_info("consumer_expired", "group=%s instance=%s err=%s", inst->group, inst->name,
-			    rd_kafka_err2name(job->err));
+		sl_log_info("consumer_expired", SL_KV(group, inst->group), SL_KV(instance, inst->name),
+			    SL_KV(error_code, rd_kafka_err2name(job->err)));
 	else
-		sl_logf_info("consumer_closed", "group=%s instance=%s err=%s", inst->group, inst->name,
-			    rd_kafka_err2name(job->err));
+		sl_log_info("consumer_closed", SL_KV(group, inst->group), SL_KV(instance, inst->name),
+			    SL_KV(error_code, rd_kafka_err2name(job->err)));
 	free(job);
 	inst_free(inst);
 }
@@ -586,7 +584,7 @@ void sl_rp__inst_close(sl_rp_inst_t *inst, sl_http_req_t *del_req, const char *w
 	inst->q = NULL;
 	uv_close((uv_handle_t *)&inst->poll, handle_closed_cb);
 	uv_close((uv_handle_t *)&inst->timer, handle_closed_cb);
-	sl_logf_debug("consumer_closing", "group=%s instance=%s reason=%s", inst->group, inst->name, why);
+	sl_log_debug("consumer_closing", SL_KV(group, inst->group), SL_KV(instance, inst->name), SL_KV(reason, why));
 }
 
 static void sweep_cb(uv_timer_t *t)

@@ -59,13 +59,13 @@ static void md_after_cb(uv_work_t *w, int status)
 		rp->md = job->md;
 		rp->md_at_ms = sl_clock_mono_ms();
 		if (!rp->md_ok)
-			sl_logf_info("restproxy_kafka_ready", "brokers=%d topics=%d", rp->md->broker_cnt,
-				    rp->md->topic_cnt);
+			sl_log_info("restproxy_kafka_ready", SL_KV(brokers, rp->md->broker_cnt),
+				    SL_KV(topics, rp->md->topic_cnt));
 		rp->md_ok = true;
 		rp->md_err[0] = '\0';
 	} else {
 		if (rp->md_ok || !rp->md_err[0])
-			sl_logf_warn("restproxy_metadata_failed", "err=\"%s\"", rd_kafka_err2str(job->err));
+			sl_log_warn("restproxy_metadata_failed", SL_KV(error, rd_kafka_err2str(job->err)));
 		rp->md_ok = false;
 		snprintf(rp->md_err, sizeof(rp->md_err), "metadata request failed: %s", rd_kafka_err2str(job->err));
 		err = rp->md_err;

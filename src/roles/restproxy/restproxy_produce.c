@@ -173,17 +173,19 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 	char fatal[256] = "";
 	if (err == RD_KAFKA_RESP_ERR__FATAL)
 		rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
-	sl_logf_warn("kafka_error", "client=producer err=%s reason=\"%s\"%s%s", rd_kafka_err2name(err), reason,
-		    fatal[0] ? " fatal=" : "", fatal);
+	if (fatal[0])
+		sl_log_warn("kafka_error", SL_KV(client, "producer"), SL_KV(error_code, rd_kafka_err2name(err)),
+			    SL_KV(error, reason), SL_KV(fatal, fatal));
+	else
+		sl_log_warn("kafka_error", SL_KV(client, "producer"), SL_KV(error_code, rd_kafka_err2name(err)),
+			    SL_KV(error, reason));
 }
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
 	(void)rk;
-	if (level <= 3)
-		sl_logf_warn("kafka_log", "client=producer fac=%s msg=\"%s\"", fac, buf);
-	else
-		sl_logf_debug("kafka_log", "client=producer fac=%s msg=\"%s\"", fac, buf);
+	sl_log_at(level <= 3 ? SL_LOG_WARN : SL_LOG_DEBUG, "kafka_log", SL_KV(client, "producer"), SL_KV(facility, fac),
+		  SL_KV(text, buf));
 }
 
 static void prod_poll_cb(uv_poll_t *h, int status, int events)
