@@ -18,6 +18,7 @@
  * Non-goals: Redis Cluster redirections, RESP3, Sentinel.
  */
 #include "redis/rconn.h"
+#include "redis/url.h"
 
 #include "core/alloc.h"
 #include "core/clock.h"
@@ -51,11 +52,7 @@ typedef struct cmd_list {
 struct sl_rconn {
 	uv_loop_t *loop;
 	char *name;
-	char *host;
-	int port;
-	char addr[280];   /* host:port, for logs */
-	char *password;
-	int db;
+	sl_redis_url_t url;
 	redisAsyncContext *ac;
 	bool connected;   /* PING after connect answered */
 	bool closing;
@@ -99,48 +96,6 @@ static void list_unlink(cmd_list_t *l, cmd_t *c)
 	l->n--;
 }
 
-/* redis://[[user]:password@]host[:port][/db] */
-static int parse_url(sl_rconn_t *rc, const char *url, sl_err_t *err)
-{
-	const char *p = url;
-	if (!strncmp(p, "redis://", 8))
-		p += 8;
-	else
-		return sl_err_set(err, SL_EINVAL, false, "redis url '%s': must start with redis://", url);
-	const char *at = strrchr(p, '@');
-	if (at) {
-		const char *colon = memchr(p, ':', (size_t)(at - p));
-		const char *pw = colon ? colon + 1 : p;
-		rc->password = sl_xstrndup(pw, (size_t)(at - pw));
-		p = at + 1;
-	}
-	const char *slash = strchr(p, '/');
-	const char *hostend = slash ? slash : p + strlen(p);
-	const char *colon = memchr(p, ':', (size_t)(hostend - p));
-	if (colon) {
-		char *end;
-		long port = strtol(colon + 1, &end, 10);
-		if (end != hostend || port <= 0 || port > 65535)
-			return sl_err_set(err, SL_EINVAL, false, "redis url '%s': bad port", url);
-		rc->port = (int)port;
-	} else {
-		rc->port = 6379;
-		colon = hostend;
-	}
-	if (colon == p)
-		return sl_err_set(err, SL_EINVAL, false, "redis url '%s': no host", url);
-	rc->host = sl_xstrndup(p, (size_t)(colon - p));
-	snprintf(rc->addr, sizeof(rc->addr), "%.255s:%d", rc->host, rc->port);
-	if (slash && slash[1]) {
-		char *end;
-		long db = strtol(slash + 1, &end, 10);
-		if (*end || db < 0 || db > 1000000)
-			return sl_err_set(err, SL_EINVAL, false, "redis url '%s': bad database number", url);
-		rc->db = (int)db;
-	}
-	return 0;
-}
-
 static void start_connect(sl_rconn_t *rc);
 
 static void schedule_retry(sl_rconn_t *rc)
@@ -159,10 +114,10 @@ static void set_down(sl_rconn_t *rc, const char *reason)
 	if (was && rc->closing) {
 		sl_log_info("redis_closed", SL_KV(conn, rc->name));
 	} else if (was) {
-		sl_log_warn("redis_disconnected", SL_KV(conn, rc->name), SL_KV(addr, rc->addr), SL_KV(error, reason));
+		sl_log_warn("redis_disconnected", SL_KV(conn, rc->name), SL_KV(addr, rc->url.addr), SL_KV(error, reason));
 	} else if (!rc->closing) {
 		if (rc->failures++ == 0)
-			sl_log_warn("redis_connect_failed", SL_KV(conn, rc->name), SL_KV(addr, rc->addr),
+			sl_log_warn("redis_connect_failed", SL_KV(conn, rc->name), SL_KV(addr, rc->url.addr),
 				    SL_KV(error, reason));
 		else
 			sl_log_debug("redis_connect_failed", SL_KV(conn, rc->name), SL_KV(attempt, rc->failures),
@@ -205,7 +160,7 @@ static void hello_cb(redisAsyncContext *ac, void *r, void *privdata)
 		return;
 	rc->connected = true;
 	rc->backoff_ms = BACKOFF_MIN_MS;
-	sl_log_info("redis_connected", SL_KV(conn, rc->name), SL_KV(addr, rc->addr), SL_KV(db, rc->db),
+	sl_log_info("redis_connected", SL_KV(conn, rc->name), SL_KV(addr, rc->url.addr), SL_KV(db, rc->url.db),
 		    SL_KV(after_failures, rc->failures));
 	rc->failures = 0;
 	if (rc->state_cb)
@@ -223,17 +178,19 @@ static void connect_cb(const redisAsyncContext *cac, int status)
 		set_down(rc, ac->errstr ? ac->errstr : "connect failed");
 		return;
 	}
-	if (rc->password)
-		redisAsyncCommand(ac, hello_cb, "AUTH", "AUTH %s", rc->password);
-	if (rc->db)
-		redisAsyncCommand(ac, hello_cb, "SELECT", "SELECT %d", rc->db);
+	if (rc->url.user[0])
+		redisAsyncCommand(ac, hello_cb, "AUTH", "AUTH %s %s", rc->url.user, rc->url.password);
+	else if (rc->url.password[0])
+		redisAsyncCommand(ac, hello_cb, "AUTH", "AUTH %s", rc->url.password);
+	if (rc->url.db)
+		redisAsyncCommand(ac, hello_cb, "SELECT", "SELECT %d", rc->url.db);
 	redisAsyncCommand(ac, hello_cb, "PING", "PING");
 }
 
 static void start_connect(sl_rconn_t *rc)
 {
 	rc->retry_at_ms = 0;
-	redisAsyncContext *ac = redisAsyncConnect(rc->host, rc->port);
+	redisAsyncContext *ac = redisAsyncConnect(rc->url.host, rc->url.port);
 	if (!ac) {
 		set_down(rc, "out of memory");
 		return;
@@ -405,9 +362,7 @@ int sl_rconn_commandargv(sl_rconn_t *rc, sl_rconn_reply_cb cb, void *arg, int ar
 sl_rconn_t *sl_rconn_new(uv_loop_t *loop, const char *url, const char *name, sl_err_t *err)
 {
 	sl_rconn_t *rc = sl_xcalloc(1, sizeof(*rc));
-	if (parse_url(rc, url ? url : "", err) < 0) {
-		free(rc->host);
-		free(rc->password);
+	if (sl_redis_url_parse(url, &rc->url, err) < 0) {
 		free(rc);
 		return NULL;
 	}
@@ -472,7 +427,5 @@ void sl_rconn_free(sl_rconn_t *rc)
 	if (!rc)
 		return;
 	free(rc->name);
-	free(rc->host);
-	free(rc->password);
 	free(rc);
 }

@@ -10,6 +10,7 @@
  */
 #include "redis/rsub.h"
 #include "redis/rsub_int.h"
+#include "redis/url.h"
 
 #include "core/alloc.h"
 #include "core/clock.h"
@@ -45,11 +46,7 @@ typedef struct lookup {
 
 struct sl_rsub {
 	uv_loop_t *loop;
-	char *host;
-	int port;
-	char addr[280]; /* host:port, for logs */
-	char *password;
-	int db;
+	sl_redis_url_t url;
 	uint64_t timeout_ms;
 	sl_rsub_cbs_t cbs;
 	void *arg;
@@ -64,47 +61,6 @@ struct sl_rsub {
 };
 
 static void link_connect(link_t *l);
-
-static int parse_url(sl_rsub_t *rs, const char *url, sl_err_t *err)
-{
-	const char *s = url;
-	if (!strncmp(s, "redis://", 8))
-		s += 8;
-	else
-		return sl_err_set(err, SL_EINVAL, false, "redis-url %s: must start with redis://", url);
-	const char *at = strrchr(s, '@');
-	if (at) {
-		const char *colon = memchr(s, ':', (size_t)(at - s));
-		if (colon)
-			rs->password = sl_xstrndup(colon + 1, (size_t)(at - colon - 1));
-		else
-			rs->password = sl_xstrndup(s, (size_t)(at - s));
-		s = at + 1;
-	}
-	const char *hend = s + strcspn(s, ":/");
-	if (hend == s)
-		return sl_err_set(err, SL_EINVAL, false, "redis-url %s: no host", url);
-	rs->host = sl_xstrndup(s, (size_t)(hend - s));
-	rs->port = 6379;
-	s = hend;
-	if (*s == ':') {
-		char *end;
-		long p = strtol(s + 1, &end, 10);
-		if (end == s + 1 || p < 1 || p > 65535)
-			return sl_err_set(err, SL_EINVAL, false, "redis-url %s: bad port", url);
-		rs->port = (int)p;
-		s = end;
-	}
-	snprintf(rs->addr, sizeof(rs->addr), "%.255s:%d", rs->host, rs->port);
-	if (*s == '/' && s[1]) {
-		char *end;
-		long db = strtol(s + 1, &end, 10);
-		if (*end || db < 0 || db > 10000)
-			return sl_err_set(err, SL_EINVAL, false, "redis-url %s: bad database number", url);
-		rs->db = (int)db;
-	}
-	return 0;
-}
 
 static void maybe_done(sl_rsub_t *rs)
 {
@@ -146,7 +102,7 @@ static void connect_cb(const redisAsyncContext *cac, int status)
 	sl_rsub_t *rs = l->rs;
 	redisAsyncContext *ac = (redisAsyncContext *)cac;
 	if (status != REDIS_OK) {
-		sl_log_warn("redis_connect_failed", SL_KV(conn, l->name), SL_KV(addr, rs->addr), SL_KV(error, cac->errstr),
+		sl_log_warn("redis_connect_failed", SL_KV(conn, l->name), SL_KV(addr, rs->url.addr), SL_KV(error, cac->errstr),
 			    SL_KV(retry_ms, l->backoff_ms ? l->backoff_ms : BACKOFF_MIN_MS));
 		l->ac = NULL; /* hiredis frees the context after this callback */
 		schedule_retry(l);
@@ -156,11 +112,13 @@ static void connect_cb(const redisAsyncContext *cac, int status)
 	l->connected = true;
 	l->backoff_ms = 0;
 	redisEnableKeepAlive(&ac->c);
-	if (rs->password)
-		redisAsyncCommand(ac, auth_cb, NULL, "AUTH %s", rs->password);
-	if (rs->db)
-		redisAsyncCommand(ac, auth_cb, NULL, "SELECT %d", rs->db);
-	sl_log_info("redis_connected", SL_KV(conn, l->name), SL_KV(addr, rs->addr));
+	if (rs->url.user[0])
+		redisAsyncCommand(ac, auth_cb, NULL, "AUTH %s %s", rs->url.user, rs->url.password);
+	else if (rs->url.password[0])
+		redisAsyncCommand(ac, auth_cb, NULL, "AUTH %s", rs->url.password);
+	if (rs->url.db)
+		redisAsyncCommand(ac, auth_cb, NULL, "SELECT %d", rs->url.db);
+	sl_log_info("redis_connected", SL_KV(conn, l->name), SL_KV(addr, rs->url.addr));
 }
 
 static void disconnect_cb(const redisAsyncContext *cac, int status)
@@ -181,9 +139,9 @@ static void disconnect_cb(const redisAsyncContext *cac, int status)
 static void link_connect(link_t *l)
 {
 	sl_rsub_t *rs = l->rs;
-	redisAsyncContext *ac = redisAsyncConnect(rs->host, rs->port);
+	redisAsyncContext *ac = redisAsyncConnect(rs->url.host, rs->url.port);
 	if (!ac || ac->err) {
-		sl_log_warn("redis_connect_failed", SL_KV(conn, l->name), SL_KV(addr, rs->addr),
+		sl_log_warn("redis_connect_failed", SL_KV(conn, l->name), SL_KV(addr, rs->url.addr),
 			    SL_KV(error, ac ? ac->errstr : "out of memory"));
 		if (ac)
 			redisAsyncFree(ac);
@@ -210,7 +168,7 @@ static void fail_oldest_cb(uv_timer_t *t)
 	 * connect never calls back: give up on it after the timeout. A context
 	 * that never connected gets no disconnect callback when freed. */
 	if (l->ac && !l->connected && (uint64_t)sl_clock_mono_ms() - l->connect_started_ms >= rs->timeout_ms) {
-		sl_log_warn("redis_connect_failed", SL_KV(conn, l->name), SL_KV(addr, rs->addr),
+		sl_log_warn("redis_connect_failed", SL_KV(conn, l->name), SL_KV(addr, rs->url.addr),
 			    SL_KV(error, "connect timed out"));
 		redisAsyncContext *ac = l->ac;
 		l->ac = NULL;
@@ -245,9 +203,7 @@ sl_rsub_t *sl_rsub_new(uv_loop_t *loop, const char *url, uint64_t timeout_ms, co
 		       sl_err_t *err)
 {
 	sl_rsub_t *rs = sl_xcalloc(1, sizeof(*rs));
-	if (parse_url(rs, url, err) < 0) {
-		free(rs->host);
-		free(rs->password);
+	if (sl_redis_url_parse(url, &rs->url, err) < 0) {
 		free(rs);
 		return NULL;
 	}
@@ -259,12 +215,10 @@ sl_rsub_t *sl_rsub_new(uv_loop_t *loop, const char *url, uint64_t timeout_ms, co
 	uv_getaddrinfo_t gai;
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
 	char port[16];
-	snprintf(port, sizeof(port), "%d", rs->port);
-	int grc = uv_getaddrinfo(loop, &gai, NULL, rs->host, port, &hints);
+	snprintf(port, sizeof(port), "%d", rs->url.port);
+	int grc = uv_getaddrinfo(loop, &gai, NULL, rs->url.host, port, &hints);
 	if (grc < 0 || !gai.addrinfo) {
-		sl_err_set(err, SL_EINVAL, false, "redis-url: cannot resolve %s: %s", rs->host, uv_strerror(grc));
-		free(rs->host);
-		free(rs->password);
+		sl_err_set(err, SL_EINVAL, false, "redis-url: cannot resolve %s: %s", rs->url.host, uv_strerror(grc));
 		free(rs);
 		return NULL;
 	}
@@ -277,7 +231,7 @@ sl_rsub_t *sl_rsub_new(uv_loop_t *loop, const char *url, uint64_t timeout_ms, co
 	rs->open_handles++;
 	uint64_t every = rs->timeout_ms / 4 ? rs->timeout_ms / 4 : 1;
 	uv_timer_start(&rs->tick, fail_oldest_cb, every, every);
-	rs->ps = sl_rsub__psub_new(loop, &ss, rs->password, rs->timeout_ms, cbs, arg);
+	rs->ps = sl_rsub__psub_new(loop, &ss, rs->url.user, rs->url.password, rs->timeout_ms, cbs, arg);
 	rs->open_handles++; /* the pub/sub connection, until it is closed */
 	link_connect(&rs->cmd);
 	return rs;
@@ -396,7 +350,5 @@ void sl_rsub_free(sl_rsub_t *rs)
 	if (!rs)
 		return;
 	sl_rsub__psub_free(rs->ps);
-	free(rs->host);
-	free(rs->password);
 	free(rs);
 }

@@ -39,7 +39,8 @@ long sl_rsub__resp_parse(const char *p, size_t len, sl_resp_t *out);
 
 typedef struct sl_psub sl_psub_t;
 
-sl_psub_t *sl_rsub__psub_new(uv_loop_t *loop, const struct sockaddr_storage *addr, const char *password,
+/* user and password: "" when none. */
+sl_psub_t *sl_rsub__psub_new(uv_loop_t *loop, const struct sockaddr_storage *addr, const char *user, const char *password,
 			     uint64_t timeout_ms, const sl_rsub_cbs_t *cbs, void *arg);
 bool sl_rsub__psub_connected(const sl_psub_t *ps);
 /* Queue "<verb> <channel>" (SUBSCRIBE or UNSUBSCRIBE). 0 or SL_EUNAVAIL. */

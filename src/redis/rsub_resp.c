@@ -36,7 +36,7 @@ enum { PS_IDLE = 0, PS_CONNECTING, PS_UP, PS_CLOSING };
 struct sl_psub {
 	uv_loop_t *loop;
 	struct sockaddr_storage addr;
-	char *password;
+	char *user, *password;
 	uint64_t timeout_ms;
 	sl_rsub_cbs_t cbs;
 	void *arg;
@@ -362,7 +362,10 @@ static void connect_cb(uv_connect_t *req, int status)
 	uv_tcp_nodelay(&ps->tcp, 1);
 	uv_tcp_keepalive(&ps->tcp, 1, 30);
 	uv_read_start((uv_stream_t *)&ps->tcp, alloc_cb, read_cb);
-	if (ps->password)
+	if (ps->user)
+		sl_buf_printf(&ps->out, "*3\r\n$4\r\nAUTH\r\n$%zu\r\n%s\r\n$%zu\r\n%s\r\n", strlen(ps->user), ps->user,
+			      strlen(ps->password), ps->password);
+	else if (ps->password)
 		append_cmd(ps, "AUTH", ps->password, strlen(ps->password));
 	sl_log_info("redis_connected", SL_KV(conn, "pubsub"));
 	if (ps->cbs.on_state)
@@ -403,13 +406,14 @@ static void tick_cb(uv_timer_t *t)
 	}
 }
 
-sl_psub_t *sl_rsub__psub_new(uv_loop_t *loop, const struct sockaddr_storage *addr, const char *password,
+sl_psub_t *sl_rsub__psub_new(uv_loop_t *loop, const struct sockaddr_storage *addr, const char *user, const char *password,
 			     uint64_t timeout_ms, const sl_rsub_cbs_t *cbs, void *arg)
 {
 	sl_psub_t *ps = sl_xcalloc(1, sizeof(*ps));
 	ps->loop = loop;
 	ps->addr = *addr;
-	ps->password = password ? sl_xstrdup(password) : NULL;
+	ps->user = user && user[0] ? sl_xstrdup(user) : NULL;
+	ps->password = password && password[0] ? sl_xstrdup(password) : NULL;
 	ps->timeout_ms = timeout_ms;
 	ps->cbs = *cbs;
 	ps->arg = arg;
@@ -455,6 +459,7 @@ void sl_rsub__psub_free(sl_psub_t *ps)
 {
 	if (!ps)
 		return;
+	free(ps->user);
 	free(ps->password);
 	free(ps->rbuf);
 	sl_buf_free(&ps->out);

@@ -345,6 +345,39 @@ static void test_restart(void **state)
 	close_conn(f, rc);
 }
 
+/* ---- a user of Redis ACLs: AUTH user password ---- */
+static void test_acl_user(void **state)
+{
+	fixture_t *f = *state;
+	sl_rconn_t *rc = open_conn(f);
+	order_t o = {0};
+	const char *acl[] = {"ACL", "SETUSER", "alice", "on", ">pw", "~*", "+@all"};
+	assert_int_equal(sl_rconn_commandargv(rc, ignore_cb, NULL, 7, acl, NULL), 0);
+	assert_int_equal(sl_rconn_command(rc, ignore_cb, NULL, "SET %s %s", "who", "default"), 0);
+	assert_int_equal(sl_rconn_command(rc, get_cb, &o, "ACL WHOAMI"), 0);
+	run_until(f, &o.done, 3000);
+	assert_string_equal(o.last, "default");
+	char url[128];
+	snprintf(url, sizeof(url), "redis://alice:pw@127.0.0.1:%d/0", f->port);
+	sl_err_t err = {0};
+	sl_rconn_t *as = sl_rconn_new(&f->loop, url, "alice", &err);
+	assert_non_null(as);
+	sl_rconn_on_state(as, state_cb, f);
+	int before = f->ups;
+	run_until_ups(f, before + 1, 5000);
+	assert_true(sl_rconn_connected(as));
+	o = (order_t){0};
+	assert_int_equal(sl_rconn_command(as, get_cb, &o, "ACL WHOAMI"), 0);
+	run_until(f, &o.done, 3000);
+	assert_string_equal(o.last, "alice");
+	f->closed = false;
+	sl_rconn_close(as, closed_cb, f);
+	run_until(f, &f->closed, 5000);
+	assert_true(f->closed);
+	sl_rconn_free(as);
+	close_conn(f, rc);
+}
+
 /* ---- bad URLs ---- */
 static void test_bad_url(void **state)
 {
@@ -354,7 +387,7 @@ static void test_bad_url(void **state)
 		sl_err_t err = {0};
 		assert_null(sl_rconn_new(&f->loop, bad[i], "t", &err));
 		assert_int_equal(err.code, SL_EINVAL);
-		assert_non_null(strstr(err.msg, "redis url"));
+		assert_non_null(strstr(err.msg, "--redis-url"));
 	}
 	assert_int_equal(uv_loop_close(&f->loop), 0);
 }
@@ -366,6 +399,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_subscribe, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_acl_user, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_url, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
