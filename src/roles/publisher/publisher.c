@@ -17,6 +17,7 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "proto/runtime.h"
+#include "redis/url.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -76,7 +77,7 @@ static void stop_cb(void *arg)
 	main_ctx_t *mc = arg;
 	sl_pub_t *p = mc->p;
 	atomic_store(&p->stopping, true);
-	sl_logf_info("publisher_stopping", "loops=%u", p->nloops);
+	sl_log_info("publisher_stopping", SL_KV(loops, p->nloops));
 	for (unsigned i = 0; i < p->nloops; i++)
 		sl_pub__loop_stop(p->loops[i]);
 }
@@ -176,7 +177,7 @@ static int publisher_main(int argc, char **argv)
 				fprintf(stderr, "sluice publisher: %s\n", err.msg);
 				rc = 2;
 			} else {
-				sl_logf_error("listen_failed", "error=\"%s\"", err.msg);
+				sl_log_error("listen_failed", SL_KV(error, err.msg));
 				rc = 1;
 			}
 			break;
@@ -197,7 +198,9 @@ static int publisher_main(int argc, char **argv)
 		char *root = sl_cfg_str(cfg, "web-root") ? sl_xstrdup(sl_cfg_str(cfg, "web-root")) : default_web_root();
 		p->web = sl_pub__web_load(root, sl_cfg_str(cfg, "api-url"), murls, nmurls);
 		free(root);
-		sl_logf_info("publisher_listening", "port=%d loops=%u redis=%s", p->port, p->nloops, p->redis_url);
+		sl_redis_url_t u; /* the address only: the URL may hold a password */
+		sl_redis_url_parse(p->redis_url, &u, NULL);
+		sl_log_info("publisher_listening", SL_KV(port, p->port), SL_KV(loops, p->nloops), SL_KV(addr, u.addr));
 		for (unsigned i = 0; i < p->nloops; i++)
 			if (sl_pub__loop_start(p->loops[i]) != 0)
 				abort(); /* no thread for a loop: nothing sensible to run */
@@ -212,7 +215,7 @@ static int publisher_main(int argc, char **argv)
 		sl_pub__loop_free(p->loops[i]);
 	}
 	if (rc != 2)
-		sl_logf_info("publisher_stopped", "loop_close=%d", lc);
+		sl_log_info("publisher_stopped", SL_KV(loop_close, lc));
 	free(p->loops);
 	sl_pub__web_free(p->web);
 	free(p);

@@ -80,8 +80,8 @@ static void op_push(void *arg, sl_pub_member_t *m, sl_frame_t *fr, bool ctl)
 	if (ctl) {
 		sl_conn_push_ctl(&c->conn, fr);
 	} else if (sl_conn_push(&c->conn, fr) == SL_EFULL) {
-		sl_logf_info("client_evicted", "conn=%llu chan=%s reason=queue_hard_limit queued=%u",
-			    (unsigned long long)c->id, sl_pub_route_chan_id(m->chan), sl_conn_queued(&c->conn));
+		sl_log_info("client_evicted", SL_KV(conn, c->id), SL_KV(channel, sl_pub_route_chan_id(m->chan)),
+			    SL_KV(reason, "queue_hard_limit"), SL_KV(queued, sl_conn_queued(&c->conn)));
 	}
 }
 
@@ -113,8 +113,7 @@ static void client_closed_cb(void *ud)
 	sl_pub_client_t *c = ud;
 	sl_pub_loop_t *lp = c->lp;
 	const char *chan = c->member.chan ? sl_pub_route_chan_id(c->member.chan) : "";
-	sl_logf_debug("client_closed", "conn=%llu chan=%s code=%u", (unsigned long long)c->id, chan,
-		     (unsigned)c->conn.close_code);
+	sl_log_debug("client_closed", SL_KV(conn, c->id), SL_KV(channel, chan), SL_KV(close_code, (unsigned)c->conn.close_code));
 	sl_pub_route_leave(lp->rt, &c->member);
 	if (c->aprev)
 		c->aprev->anext = c->anext;
@@ -157,13 +156,12 @@ static void ws_read_cb(void *ud, const char *data, size_t len)
 	if (rc == SL_WS_CLOSING) {
 		c->conn.close_code = code;
 		if (code != 1000 && code != 1001 && code != 1005)
-			sl_logf_info("client_protocol_error", "conn=%llu chan=%s code=%u", (unsigned long long)c->id, chan,
-				    (unsigned)code);
+			sl_log_info("client_protocol_error", SL_KV(conn, c->id), SL_KV(channel, chan),
+				    SL_KV(close_code, (unsigned)code));
 		sl_conn_finish(&c->conn);
 		sl_conn_flush(&c->conn);
 	} else if (rc < 0) {
-		sl_logf_info("client_protocol_error", "conn=%llu chan=%s code=%u", (unsigned long long)c->id, chan,
-			    (unsigned)code);
+		sl_log_info("client_protocol_error", SL_KV(conn, c->id), SL_KV(channel, chan), SL_KV(close_code, (unsigned)code));
 		sl_conn_abort(&c->conn);
 	}
 }
@@ -204,8 +202,8 @@ void sl_pub__client_open(sl_pub_loop_t *lp, sl_http_req_t *req, bool ws, const c
 		lp->nsse++;
 	update_conn_gauges(lp);
 	sl_pub_route_join(lp->rt, &c->member, id);
-	sl_logf_debug("client_open", "conn=%llu chan=%s wire=%s loop=%u", (unsigned long long)c->id, id,
-		     ws ? "ws" : "sse", lp->index);
+	sl_log_debug("client_open", SL_KV(conn, c->id), SL_KV(channel, id), SL_KV(wire, ws ? "ws" : "sse"),
+		     SL_KV(loop, lp->index));
 	if (leftover.len && ws)
 		ws_read_cb(c, leftover.base, leftover.len);
 }
@@ -242,15 +240,15 @@ void sl_pub__clients_sweep(sl_pub_loop_t *lp, uint64_t now)
 			continue;
 		const char *chan = c->member.chan ? sl_pub_route_chan_id(c->member.chan) : "";
 		if (sl_conn_is_stuck(conn, now, p->slow_ms)) {
-			sl_logf_info("client_evicted", "conn=%llu chan=%s reason=slow_consumer queued=%u",
-				    (unsigned long long)c->id, chan, conn->qlen);
+			sl_log_info("client_evicted", SL_KV(conn, c->id), SL_KV(channel, chan), SL_KV(reason, "slow_consumer"),
+				    SL_KV(queued, conn->qlen));
 			sl_metric_add(conn->ctx->m_slow_closed, 1);
 			sl_conn_close(conn, 1013, "slow consumer", false);
 			continue;
 		}
 		if (conn->wire == SL_WIRE_WS && now - c->last_rx_ms >= p->idle_ms) {
-			sl_logf_info("client_idle_closed", "conn=%llu chan=%s idle_ms=%llu", (unsigned long long)c->id,
-				    chan, (unsigned long long)(now - c->last_rx_ms));
+			sl_log_info("client_idle_closed", SL_KV(conn, c->id), SL_KV(channel, chan),
+				    SL_KV(idle_ms, now - c->last_rx_ms));
 			sl_conn_close(conn, 1001, "idle timeout", false);
 			continue;
 		}

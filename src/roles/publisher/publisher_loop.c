@@ -218,8 +218,8 @@ static void on_state(void *arg, bool connected)
 		sl_pub_route_stats(lp->rt, &st);
 		sl_pub__sync_counters(lp, &st);
 		if (st.chans)
-			sl_logf_info("redis_resubscribed", "loop=%u channels=%zu markets=%zu", lp->index, st.chans,
-				    st.markets);
+			sl_log_info("redis_resubscribed", SL_KV(loop, lp->index), SL_KV(channels, st.chans),
+				    SL_KV(markets, st.markets));
 	}
 }
 
@@ -250,7 +250,7 @@ static void stop_async_cb(uv_async_t *a)
 	if (lp->stopping)
 		return;
 	lp->stopping = true;
-	sl_logf_info("publisher_loop_stopping", "loop=%u ws=%zu sse=%zu", lp->index, lp->nws, lp->nsse);
+	sl_log_info("publisher_loop_stopping", SL_KV(loop, lp->index), SL_KV(ws, lp->nws), SL_KV(sse, lp->nsse));
 	sl_pub__clients_close_all(lp);
 	sl_http_server_close(lp->srv, server_done_cb, lp);
 }
@@ -325,8 +325,8 @@ static void thread_main(void *arg)
 	long live = sl_frame_live() + sl_ws_reader_live();
 	lp->loop_close_rc = uv_loop_close(&lp->loop);
 	if (lp->loop_close_rc != 0 || live != 0)
-		sl_logf_warn("shutdown_unclean", "loop=%u loop_close=%d live_frames=%ld", lp->index, lp->loop_close_rc,
-			    live);
+		sl_log_warn("shutdown_unclean", SL_KV(loop, lp->index), SL_KV(loop_close, lp->loop_close_rc),
+			    SL_KV(live_frames, live));
 	atomic_fetch_add(&lp->pub->loops_done, 1);
 	uv_async_send(lp->pub->done_async);
 }

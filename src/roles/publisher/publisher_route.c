@@ -494,7 +494,7 @@ static void chan_message(sl_pub_route_t *rt, sl_pub_chan_t *ch, const char *payl
 	sl_frame_t *fr = sl_frame_new(payload, len);
 	deliver(rt, ch, fr);
 	if (fr->kind == SL_FRAME_CLOSED) {
-		sl_logf_info("channel_closed", "chan=%s clients=%zu", ch->id, ch->nmembers);
+		sl_log_info("channel_closed", SL_KV(channel, ch->id), SL_KV(clients, ch->nmembers));
 		/* Members that were not acknowledged yet end too (with `closed`). */
 		for (sl_pub_member_t *m = ch->members; m; m = m->next) {
 			if (!m->acked)

@@ -120,7 +120,7 @@ sl_pub_web_t *sl_pub__web_load(const char *root, const char *api_url, const char
 	sl_buf_puts(&b, "}}");
 	size_t len;
 	w->config_json = sl_buf_steal(&b, &len);
-	sl_logf_info("web_loaded", "root=%s files=%zu bytes=%zu", root, w->nfiles, w->total);
+	sl_log_info("web_loaded", SL_KV(root, root), SL_KV(files, w->nfiles), SL_KV(bytes, w->total));
 	return w;
 }
 
