@@ -191,14 +191,4 @@ static inline sl_log_kv_t sl_log__b(sl_log_key_t k, bool v)
 /* The level chosen at run time. */
 #define sl_log_at(lvl, ...) SL_LOG__CALL((lvl), __VA_ARGS__, SL_LOG__END)
 
-/* The printf-style calls of before, kept while call sites move over. */
-void sl_logf_write(sl_log_level_t lvl, const char *ev, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-#define SL_LOGF(lvl, ev, ...) do { \
-	if ((lvl) >= sl_log_min_level) sl_logf_write((lvl), (ev), __VA_ARGS__); \
-} while (0)
-#define sl_logf_debug(ev, ...) SL_LOGF(SL_LOG_DEBUG, ev, __VA_ARGS__)
-#define sl_logf_info(ev, ...)  SL_LOGF(SL_LOG_INFO, ev, __VA_ARGS__)
-#define sl_logf_warn(ev, ...)  SL_LOGF(SL_LOG_WARN, ev, __VA_ARGS__)
-#define sl_logf_error(ev, ...) SL_LOGF(SL_LOG_ERROR, ev, __VA_ARGS__)
-
 #endif

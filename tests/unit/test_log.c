@@ -235,24 +235,6 @@ static void test_json_lines(void **state)
 	free(out);
 }
 
-/* The printf-style path of before: its logfmt pairs become JSON members. */
-static void test_logf_to_json(void **state)
-{
-	(void)state;
-	sl_log_setup("t", "info", "json");
-	sl_logf_info("old_style", "a=1 b=\"x y\" flag c=\"q\\\"d\"");
-	char *out = captured();
-	json_error_t jerr;
-	json_t *j = json_loads(out, 0, &jerr);
-	assert_non_null(j);
-	assert_string_equal(json_string_value(json_object_get(j, "a")), "1");
-	assert_string_equal(json_string_value(json_object_get(j, "b")), "x y");
-	assert_true(json_is_true(json_object_get(j, "flag")));
-	assert_string_equal(json_string_value(json_object_get(j, "c")), "q\"d");
-	json_decref(j);
-	free(out);
-}
-
 static int evaluated;
 static int side_effect(void)
 {
@@ -364,7 +346,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_logfmt_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_logfmt_escapes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_lines, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_logf_to_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_level_check_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads_whole_lines, setup, teardown),
 	};
