@@ -6,6 +6,7 @@
  * errors in a result are mapped to SL_E* with the broker's message.
  */
 #include "kafka/kadmin.h"
+#include "kafka/kclient.h"
 
 #include "core/alloc.h"
 #include "kafka/kconf.h"
@@ -20,14 +21,7 @@ rd_kafka_t *sl_kadmin_new(const sl_cfg_t *cfg, const char *role, sl_err_t *err)
 	if (!conf)
 		return NULL;
 	sl_kconf_log_to_debug(conf);
-	char errstr[512];
-	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-	if (!rk) {
-		rd_kafka_conf_destroy(conf);
-		sl_err_set(err, SL_EINVAL, false, "kafka client: %s", errstr);
-		return NULL;
-	}
-	return rk;
+	return sl_kclient_new(RD_KAFKA_PRODUCER, conf, err);
 }
 
 static const char *brokers_of(rd_kafka_t *rk, char *buf, size_t size)
