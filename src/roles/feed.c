@@ -28,6 +28,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "kafka/kclient.h"
 #include "kafka/kconf.h"
 #include "kafka/pl_meta.h"
 #include "proto/http.h"
@@ -292,10 +293,9 @@ static int feed_main(int argc, char **argv)
 	}
 	rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
 	rd_kafka_conf_set_opaque(conf, &f);
-	char errstr[512];
-	f.rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+	f.rk = sl_kclient_new(RD_KAFKA_PRODUCER, conf, &err);
 	if (!f.rk) {
-		fprintf(stderr, "sluice feed: kafka producer: %s\n", errstr);
+		fprintf(stderr, "sluice feed: %s\n", err.msg);
 		sl_cfg_free(cfg);
 		return 1;
 	}

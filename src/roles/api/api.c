@@ -13,8 +13,8 @@
  * unknown channel (404). Kafka or Redis unreachable: 503 at once (the
  * Kafka probe is pl_meta.h; a command that still fails is rolled back).
  * Optional API key (--api-key, header X-API-Key) on every /v1 route.
- * One loop: the producer's delivery reports wake it through
- * rd_kafka_queue_io_event_enable on a pipe; rd_kafka_poll(rk, 0) only.
+ * One loop: the producer's delivery reports wake it (kafka/kclient.h);
+ * rd_kafka_poll(rk, 0) only.
  * SIGTERM: stop accepting, let operations in flight finish, flush the
  * producer (bounded by kafka-timeout-ms), close Redis, exit 0.
  * Non-goals: authentication beyond one shared key, listing all channels.
@@ -28,14 +28,12 @@
 #include "redis/rstate.h"
 #include "roles/roles.h"
 
-#include <fcntl.h>
 #include <jansson.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 static const sl_cfg_key_t api_keys[] = {
 	{"port", NULL, "SLUICE_API_PORT", SL_CFG_INT, "8080", 0, 65535, "HTTP port of the control API"},
@@ -393,13 +391,9 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
 		sl_api__delivered(rkm->_private, rkm->err);
 }
 
-static void pipe_cb(uv_poll_t *h, int status, int events)
+static void wake_cb(sl_kclient_wake_t *w)
 {
-	(void)status, (void)events;
-	sl_api_t *a = h->data;
-	char buf[64];
-	while (read(a->pipe_fd[0], buf, sizeof(buf)) > 0) {
-	}
+	sl_api_t *a = w->data;
 	rd_kafka_poll(a->rk, 0);
 }
 
@@ -410,7 +404,6 @@ static void rconn_closed_cb(void *arg)
 	sl_rconn_free(a->rc);
 	a->rc = NULL;
 	uv_close((uv_handle_t *)&a->tick, NULL);
-	uv_close((uv_handle_t *)&a->pipe_poll, NULL);
 	sl_runtime_close(&a->rt);
 }
 
@@ -442,7 +435,7 @@ static void tick_cb(uv_timer_t *t)
 	bool busy = a->ops > 0 || rd_kafka_outq_len(a->rk) > 0;
 	if (busy && sl_clock_mono_ms() < a->stop_deadline_ms)
 		return;
-	uv_poll_stop(&a->pipe_poll);
+	sl_kclient_wake_close(&a->wake, NULL); /* before rd_kafka_destroy */
 	sl_pl_meta_close(a->meta, meta_closed_cb, a);
 }
 
@@ -488,31 +481,21 @@ static int api_main(int argc, char **argv)
 		rd_kafka_conf_destroy(conf);
 		conf = NULL;
 	}
-	a.rc = conf ? sl_rconn_new(&loop, sl_cfg_str(cfg, "redis-url"), "api", &err) : NULL;
-	if (!conf || !a.rc || pipe2(a.pipe_fd, O_NONBLOCK | O_CLOEXEC) < 0) {
-		fprintf(stderr, "sluice api: %s\n", err.msg[0] ? err.msg : "out of descriptors");
-		if (conf)
-			rd_kafka_conf_destroy(conf);
+	if (conf)
+		rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+	a.rk = sl_kclient_new(RD_KAFKA_PRODUCER, conf, &err);
+	a.rc = a.rk ? sl_rconn_new(&loop, sl_cfg_str(cfg, "redis-url"), "api", &err) : NULL;
+	if (!a.rc || sl_kclient_wake_init(&a.wake, &loop, rd_kafka_queue_get_main(a.rk), wake_cb, &a, &err) < 0) {
+		fprintf(stderr, "sluice api: %s\n", err.msg);
 		if (a.rc)
 			sl_rconn_close(a.rc, rconn_free_cb, a.rc);
+		if (a.rk)
+			rd_kafka_destroy(a.rk);
 		uv_run(&loop, UV_RUN_DEFAULT);
 		uv_loop_close(&loop);
 		sl_cfg_free(cfg);
 		return 2;
 	}
-	rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
-	char errstr[512];
-	a.rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-	if (!a.rk) {
-		fprintf(stderr, "sluice api: kafka producer: %s\n", errstr);
-		return 1;
-	}
-	rd_kafka_queue_t *mq = rd_kafka_queue_get_main(a.rk);
-	rd_kafka_queue_io_event_enable(mq, a.pipe_fd[1], "1", 1);
-	rd_kafka_queue_destroy(mq);
-	uv_poll_init(&loop, &a.pipe_poll, a.pipe_fd[0]);
-	a.pipe_poll.data = &a;
-	uv_poll_start(&a.pipe_poll, UV_READABLE, pipe_cb);
 	a.m.requests = sl_metric_counter("sluice_api_requests_total", "", "requests to /v1 routes");
 	a.m.errors4 = sl_metric_counter("sluice_api_errors_total", "class=\"4xx\"", "requests answered with an error");
 	a.m.errors5 = sl_metric_counter("sluice_api_errors_total", "class=\"5xx\"", "requests answered with an error");
@@ -539,8 +522,6 @@ static int api_main(int argc, char **argv)
 	if (lc)
 		sl_log_error("loop_close_failed", SL_KV(loop_close, lc));
 	sl_log_info("shutdown_done", SL_KV(exit, rv));
-	close(a.pipe_fd[0]);
-	close(a.pipe_fd[1]);
 	sl_metrics_free_all();
 	sl_cfg_free(cfg);
 	return rv;

@@ -18,6 +18,7 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/metrics.h"
+#include "kafka/kclient.h"
 #include "kafka/pl_meta.h"
 #include "proto/http.h"
 #include "proto/runtime.h"
@@ -34,8 +35,7 @@ typedef struct sl_api {
 	const char *prefix, *data_topic, *cmd_topic, *api_key;
 	long max_markets;
 	rd_kafka_t *rk;
-	int pipe_fd[2];
-	uv_poll_t pipe_poll;
+	sl_kclient_wake_t wake;  /* the producer's delivery reports */
 	uv_timer_t tick;
 	sl_pl_meta_t *meta;
 	sl_rconn_t *rc;

@@ -15,8 +15,8 @@
  * markets) while its records are held (not paused: see
  * sl_reducer__pause_part); commands are applied only while no partition
  * is loading, from those end offsets on.
- * Both consumers are polled with timeout 0, woken by
- * rd_kafka_queue_io_event_enable writing to a pipe that a uv_poll watches.
+ * Both consumers are polled with timeout 0, woken by their queues
+ * (kafka/kclient.h: rd_kafka_queue_io_event_enable, a pipe, a uv_poll).
  * Revoke: pause, wait (bounded by --drain-timeout-ms) for the partitions'
  * batches in flight, commit their acknowledged offsets synchronously on a
  * thread-pool thread (bounded by the same timeout, the loop never waits),

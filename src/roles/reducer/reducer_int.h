@@ -19,6 +19,7 @@
 #include "core/config.h"
 #include "core/map.h"
 #include "core/metrics.h"
+#include "kafka/kclient.h"
 #include "kafka/pl_meta.h"
 #include "proto/http.h"
 #include "proto/runtime.h"
@@ -87,11 +88,8 @@ typedef struct sl_reducer {
 	int drain_ms;
 
 	rd_kafka_t *rk;          /* data consumer, group member */
-	rd_kafka_queue_t *rkqu;
 	rd_kafka_t *crk;         /* command consumer, assign() only */
-	rd_kafka_queue_t *crkqu;
-	int pipe_fd[2], cpipe_fd[2];
-	uv_poll_t pipe_poll, cpipe_poll;
+	sl_kclient_wake_t wake, cwake; /* their queues wake the loop */
 	uv_timer_t tick;
 	uv_idle_t idle;
 	bool idle_on;

@@ -4,9 +4,8 @@
  * How it fits: `sluice reducer` enters here (sl_role_reducer). It builds
  * the two Kafka consumers, the Redis connection and the HTTP server on one
  * loop, then lets reducer.c (rebalance, loading) and reducer_batch.c (the
- * hot path) do the work. Wake-ups: each consumer queue writes a byte to its
- * pipe when it goes from empty to non-empty; a uv_poll on the pipe runs a
- * turn; a uv_idle keeps turning while records remain; a 100 ms tick retries
+ * hot path) do the work. Wake-ups: each consumer queue wakes the loop when
+ * it goes from empty to non-empty (kafka/kclient.h) and a turn runs; a uv_idle keeps turning while records remain; a 100 ms tick retries
  * what waits (start-up, loads, resends, revokes, shutdown).
  * Shutdown: stop the HTTP server, pause, wait for in-flight pipelines
  * (--drain-timeout-ms), then on the thread pool commit the acknowledged
@@ -21,26 +20,14 @@
 #include "kafka/kconf.h"
 #include "roles/roles.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* ---- wake-ups ---- */
-static void drain_pipe(int fd)
+static void wake_cb(sl_kclient_wake_t *w)
 {
-	char buf[256];
-	while (read(fd, buf, sizeof(buf)) > 0) {
-	}
-}
-
-static void pipe_cb(uv_poll_t *h, int status, int events)
-{
-	(void)status, (void)events;
-	sl_reducer_t *r = h->data;
-	drain_pipe(h == &r->pipe_poll ? r->pipe_fd[0] : r->cpipe_fd[0]);
-	sl_reducer__turn(r);
+	sl_reducer__turn(w->data);
 }
 
 static void idle_cb(uv_idle_t *h)
@@ -155,8 +142,6 @@ static void rconn_closed_cb(void *arg)
 	r->rc = NULL;
 	uv_close((uv_handle_t *)&r->tick, NULL);
 	uv_close((uv_handle_t *)&r->idle, NULL);
-	uv_close((uv_handle_t *)&r->pipe_poll, NULL);
-	uv_close((uv_handle_t *)&r->cpipe_poll, NULL);
 	sl_runtime_close(&r->rt);
 }
 
@@ -210,9 +195,8 @@ static void meta_closed_cb(void *arg)
 			rd_kafka_topic_partition_list_add(r->revoke_commit, r->data_topic, i)->offset =
 				r->parts[i]->acked_next;
 	r->kafka_closing = true;
-	rd_kafka_queue_destroy(r->rkqu);
-	rd_kafka_queue_destroy(r->crkqu);
-	r->rkqu = r->crkqu = NULL;
+	sl_kclient_wake_close(&r->wake, NULL); /* their queue references go before the handles */
+	sl_kclient_wake_close(&r->cwake, NULL);
 	r->close_work.data = r;
 	uv_queue_work(r->loop, &r->close_work, kafka_close_work_cb, kafka_closed_cb);
 }
@@ -275,8 +259,8 @@ static void stop_cb(void *arg)
 	r->stop_deadline_ms = sl_clock_mono_ms() + r->drain_ms;
 	if (r->http)
 		sl_http_server_close(r->http, http_closed_cb, r);
-	uv_poll_stop(&r->pipe_poll);
-	uv_poll_stop(&r->cpipe_poll);
+	sl_kclient_wake_stop(&r->wake);
+	sl_kclient_wake_stop(&r->cwake);
 	rd_kafka_topic_partition_list_t *l = NULL;
 	if (!rd_kafka_assignment(r->rk, &l) && l) {
 		rd_kafka_pause_partitions(r->rk, l);
@@ -335,23 +319,10 @@ static rd_kafka_t *make_consumer(sl_reducer_t *r, bool group, sl_err_t *err)
 		return NULL;
 	}
 	rd_kafka_conf_set_opaque(conf, r);
-	char errstr[512];
-	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-	if (!rk) {
-		sl_err_set(err, SL_EKAFKA, false, "kafka consumer: %s", errstr);
-		return NULL;
-	}
-	rd_kafka_poll_set_consumer(rk);
+	rd_kafka_t *rk = sl_kclient_new(RD_KAFKA_CONSUMER, conf, err);
+	if (rk)
+		rd_kafka_poll_set_consumer(rk);
 	return rk;
-}
-
-static void wake_setup(sl_reducer_t *r, rd_kafka_t *rk, rd_kafka_queue_t **q, int fds[2], uv_poll_t *poll)
-{
-	*q = rd_kafka_queue_get_consumer(rk);
-	rd_kafka_queue_io_event_enable(*q, fds[1], "1", 1);
-	uv_poll_init(r->loop, poll, fds[0]);
-	poll->data = r;
-	uv_poll_start(poll, UV_READABLE, pipe_cb);
 }
 
 static void rconn_free_cb(void *arg)
@@ -379,15 +350,9 @@ static int reducer_main(int argc, char **argv)
 	r->max_pending = (size_t)sl_cfg_int(cfg, "max-pending");
 	r->max_inflight = (int)sl_cfg_int(cfg, "max-inflight");
 	r->drain_ms = (int)sl_cfg_int(cfg, "drain-timeout-ms");
-	r->pipe_fd[0] = r->pipe_fd[1] = r->cpipe_fd[0] = r->cpipe_fd[1] = -1;
 	r->recent_begins = sl_smap_new();
 	sl_err_t err = {0};
 	int rv = 2;
-	if (pipe2(r->pipe_fd, O_NONBLOCK | O_CLOEXEC) < 0 || pipe2(r->cpipe_fd, O_NONBLOCK | O_CLOEXEC) < 0) {
-		sl_err_set(&err, SL_EIO, false, "pipe: out of descriptors");
-		rv = 1;
-		goto config_failed;
-	}
 	r->rc = sl_rconn_new(&loop, sl_cfg_str(cfg, "redis-url"), "reducer", &err);
 	if (!r->rc)
 		goto config_failed;
@@ -395,6 +360,11 @@ static int reducer_main(int argc, char **argv)
 	r->crk = r->rk ? make_consumer(r, false, &err) : NULL;
 	if (!r->crk)
 		goto config_failed;
+	if (sl_kclient_wake_init(&r->wake, &loop, rd_kafka_queue_get_consumer(r->rk), wake_cb, r, &err) < 0 ||
+	    sl_kclient_wake_init(&r->cwake, &loop, rd_kafka_queue_get_consumer(r->crk), wake_cb, r, &err) < 0) {
+		rv = 1; /* out of descriptors */
+		goto config_failed;
+	}
 	metrics_init(r);
 	sl_rconn_on_state(r->rc, sl_reducer__redis_state_cb, r);
 	sl_runtime_init(&r->rt, &loop, stop_cb, r);
@@ -402,8 +372,6 @@ static int reducer_main(int argc, char **argv)
 	r->tick.data = r;
 	uv_idle_init(&loop, &r->idle);
 	r->idle.data = r;
-	wake_setup(r, r->rk, &r->rkqu, r->pipe_fd, &r->pipe_poll);
-	wake_setup(r, r->crk, &r->crkqu, r->cpipe_fd, &r->cpipe_poll);
 	r->meta = sl_pl_meta_new(&loop, r->rk, r->data_topic, 2000, (int)sl_cfg_int(cfg, "kafka-timeout-ms"), NULL, r);
 	r->http = sl_http_server_from_cfg(&loop, cfg, http_cb, r, &err);
 	if (!r->http) {
@@ -422,6 +390,8 @@ static int reducer_main(int argc, char **argv)
 	goto cleanup;
 config_failed:
 	fprintf(stderr, "sluice reducer: %s\n", err.msg);
+	sl_kclient_wake_close(&r->wake, NULL);
+	sl_kclient_wake_close(&r->cwake, NULL);
 	if (r->crk)
 		rd_kafka_destroy(r->crk);
 	if (r->rk)
@@ -431,12 +401,6 @@ config_failed:
 	uv_run(&loop, UV_RUN_DEFAULT);
 	uv_loop_close(&loop);
 cleanup:
-	for (int i = 0; i < 2; i++) {
-		if (r->pipe_fd[i] >= 0)
-			close(r->pipe_fd[i]);
-		if (r->cpipe_fd[i] >= 0)
-			close(r->cpipe_fd[i]);
-	}
 	sl_reducer__free_parts(r);
 	free(r->parts);
 	free(r->cmd_ends);

@@ -9,7 +9,7 @@
  * (consumer instances, each its own group member), restproxy_wire.c (content
  * negotiation and body parsing).
  * Threads: the loop never waits on the network. librdkafka queues wake the
- * loop through rd_kafka_queue_io_event_enable + a pipe watched by uv_poll and
+ * loop (kafka/kclient.h: rd_kafka_queue_io_event_enable, a pipe, a uv_poll) and
  * are polled with timeout 0. Calls that can only block (rd_kafka_metadata,
  * synchronous commit, rd_kafka_committed, consumer close) run in libuv's
  * thread pool (uv_queue_work) and come back in after-work callbacks; this is
@@ -363,7 +363,6 @@ static int restproxy_main(int argc, char **argv)
 	rp->kafka_timeout_ms = sl_cfg_int(cfg, "kafka-timeout-ms");
 	rp->advertised_url = sl_cfg_str(cfg, "advertised-url");
 	rp->max_jobs = (size_t)sl_cfg_int(cfg, "max-jobs");
-	rp->prod_pipe[0] = rp->prod_pipe[1] = -1;
 	metrics_init(rp);
 	uv_timer_init(&loop, &rp->stop_timer);
 	rp->stop_timer.data = rp;

@@ -4,7 +4,7 @@
  * How it fits: each instance is its own rd_kafka_t, a member of the
  * client's consumer group. Its consumer queue (the main queue forwarded to
  * it, so logs, errors and rebalances come the same way) wakes the loop
- * through rd_kafka_queue_io_event_enable and a pipe watched by uv_poll, and
+ * (kafka/kclient.h: rd_kafka_queue_io_event_enable, a pipe, a uv_poll), and
  * is polled with timeout 0 only. A records read takes what is ready at once;
  * when nothing is, the request waits (the HTTP server answers later) until
  * a wake-up brings records or its timer runs out, so a slow read never holds
@@ -28,13 +28,10 @@
 #include "core/log.h"
 #include "kafka/kconf.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 struct sl_rp_read {
 	sl_rp_inst_t *inst;
@@ -245,14 +242,9 @@ void sl_rp__inst_read(sl_rp_inst_t *inst, sl_http_req_t *req, const char *type, 
 	uv_timer_start(&inst->timer, read_timer_cb, (uint64_t)timeout_ms, 0);
 }
 
-static void poll_cb(uv_poll_t *h, int status, int events)
+static void wake_cb(sl_kclient_wake_t *w)
 {
-	(void)status;
-	(void)events;
-	sl_rp_inst_t *inst = h->data;
-	char drain[64];
-	while (read(inst->pipe[0], drain, sizeof(drain)) > 0)
-		;
+	sl_rp_inst_t *inst = w->data;
 	if (inst->closing)
 		return;
 	if (inst->read) {
@@ -357,13 +349,9 @@ static rd_kafka_t *new_consumer(sl_rp_t *rp, sl_rp_inst_t *inst, const sl_rp_con
 	rd_kafka_conf_set_error_cb(conf, inst_error_cb);
 	rd_kafka_conf_set_log_cb(conf, inst_log_cb);
 	rd_kafka_conf_set_opaque(conf, inst);
-	char errstr[512];
-	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-	if (!rk) {
-		rd_kafka_conf_destroy(conf);
-		snprintf(err, errlen, "%s", errstr);
-		return NULL;
-	}
+	rd_kafka_t *rk = sl_kclient_new(RD_KAFKA_CONSUMER, conf, &e);
+	if (!rk)
+		snprintf(err, errlen, "%s", e.msg);
 	return rk;
 }
 
@@ -423,15 +411,19 @@ void sl_rp__inst_create(sl_rp_t *rp, sl_http_req_t *req, const char *group)
 	inst->group = sl_xstrdup(group);
 	inst->name = sl_xstrdup(cc.name);
 	inst->fmt = cc.fmt;
-	inst->pipe[0] = inst->pipe[1] = -1;
 	inst->req_timeout_ms = cc.request_timeout_ms >= 0 ? cc.request_timeout_ms : rp->default_req_timeout_ms;
 	inst->rk = new_consumer(rp, inst, &cc, msg, sizeof(msg));
-	bool piped = inst->rk && pipe2(inst->pipe, O_NONBLOCK | O_CLOEXEC) == 0;
-	if (!piped) {
+	sl_err_t we = {0};
+	if (inst->rk) {
+		rd_kafka_set_log_queue(inst->rk, NULL);
+		rd_kafka_poll_set_consumer(inst->rk);
+	}
+	if (!inst->rk ||
+	    sl_kclient_wake_init(&inst->wake, rp->loop, rd_kafka_queue_get_consumer(inst->rk), wake_cb, inst, &we) < 0) {
 		if (!inst->rk) {
 			sl_rp__respond_error(req, 422, SL_RP_E_CONSUMER_CONFIG, "Invalid consumer configuration: %s", msg);
 		} else {
-			sl_rp__respond_error(req, 500, SL_RP_E_KAFKA, "Kafka error: pipe: %s", strerror(errno));
+			sl_rp__respond_error(req, 500, SL_RP_E_KAFKA, "Kafka error: %s", we.msg);
 			rd_kafka_destroy(inst->rk);
 		}
 		free(inst->group);
@@ -439,16 +431,10 @@ void sl_rp__inst_create(sl_rp_t *rp, sl_http_req_t *req, const char *group)
 		free(inst);
 		return;
 	}
-	rd_kafka_set_log_queue(inst->rk, NULL);
-	rd_kafka_poll_set_consumer(inst->rk);
-	inst->q = rd_kafka_queue_get_consumer(inst->rk);
-	rd_kafka_queue_io_event_enable(inst->q, inst->pipe[1], "1", 1);
 	inst->delivered = rd_kafka_topic_partition_list_new(4);
-	uv_poll_init(rp->loop, &inst->poll, inst->pipe[0]);
 	uv_timer_init(rp->loop, &inst->timer);
-	inst->poll.data = inst->timer.data = inst;
+	inst->timer.data = inst;
 	inst->handles = 2;
-	uv_poll_start(&inst->poll, UV_READABLE, poll_cb);
 	inst->last_used_ms = sl_clock_mono_ms();
 	inst->next = rp->insts;
 	if (rp->insts)
@@ -528,8 +514,6 @@ static void close_after_cb(uv_work_t *w, int status)
 
 static void destroy_start(sl_rp_inst_t *inst)
 {
-	close(inst->pipe[0]);
-	close(inst->pipe[1]);
 	close_job_t *job = sl_xcalloc(1, sizeof(*job));
 	job->inst = inst;
 	/* The close must happen even when the queue is at its bound. */
@@ -542,11 +526,20 @@ static void destroy_start(sl_rp_inst_t *inst)
 	inst_free(inst);
 }
 
-static void handle_closed_cb(uv_handle_t *h)
+static void handle_done(sl_rp_inst_t *inst)
 {
-	sl_rp_inst_t *inst = h->data;
 	if (--inst->handles == 0 && inst->refs == 0)
 		destroy_start(inst);
+}
+
+static void handle_closed_cb(uv_handle_t *h)
+{
+	handle_done(h->data);
+}
+
+static void wake_closed_cb(sl_kclient_wake_t *w)
+{
+	handle_done(w->data);
 }
 
 static void del_abort_cb(sl_http_req_t *req, void *arg)
@@ -579,10 +572,7 @@ void sl_rp__inst_close(sl_rp_inst_t *inst, sl_http_req_t *del_req, const char *w
 	inst->del_req = del_req;
 	if (del_req)
 		sl_http_req_on_abort(del_req, del_abort_cb, inst);
-	rd_kafka_queue_io_event_enable(inst->q, -1, NULL, 0);
-	rd_kafka_queue_destroy(inst->q);
-	inst->q = NULL;
-	uv_close((uv_handle_t *)&inst->poll, handle_closed_cb);
+	sl_kclient_wake_close(&inst->wake, wake_closed_cb);
 	uv_close((uv_handle_t *)&inst->timer, handle_closed_cb);
 	sl_log_debug("consumer_closing", SL_KV(group, inst->group), SL_KV(instance, inst->name), SL_KV(reason, why));
 }

@@ -21,6 +21,7 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/metrics.h"
+#include "kafka/kclient.h"
 #include "proto/http.h"
 #include "proto/runtime.h"
 
@@ -156,10 +157,7 @@ struct sl_rp {
 
 	/* producer (restproxy_produce.c) */
 	rd_kafka_t *prod;
-	rd_kafka_queue_t *prod_q;
-	int prod_pipe[2];
-	uv_poll_t prod_poll;
-	bool prod_poll_open;
+	sl_kclient_wake_t prod_wake; /* its main queue wakes the loop */
 	size_t produce_pending;     /* requests waiting for delivery reports */
 	struct preq *preqs;         /* their list (restproxy_produce.c) */
 	char prod_err[256];         /* last producer-level error, for readiness */
@@ -254,11 +252,9 @@ struct sl_rp_inst {
 	char *group, *name;
 	sl_rp_fmt_t fmt;
 	rd_kafka_t *rk;
-	rd_kafka_queue_t *q;        /* the consumer queue; wakes us through pipe */
-	int pipe[2];
-	uv_poll_t poll;
+	sl_kclient_wake_t wake;     /* the consumer queue wakes the loop */
 	uv_timer_t timer;           /* timeout of the pending read */
-	int handles;                /* poll + timer still open */
+	int handles;                /* wake + timer still open */
 	int refs;                   /* thread-pool jobs using rk */
 	bool closing, expired;
 	int64_t last_used_ms;

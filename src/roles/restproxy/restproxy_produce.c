@@ -7,8 +7,8 @@
  * produces nothing. Each record then goes out with rd_kafka_producev and
  * its result slot as the message opaque; the delivery report fills the slot,
  * and the last report of a request answers it. Delivery reports, logs and
- * errors arrive on the producer's main queue, which wakes the loop through
- * rd_kafka_queue_io_event_enable and a pipe watched by uv_poll; the loop
+ * errors arrive on the producer's main queue, which wakes the loop (kafka/kclient.h:
+ * rd_kafka_queue_io_event_enable, a pipe, a uv_poll); the loop
  * then serves it with rd_kafka_poll(rk, 0), a bounded number of events per
  * turn. A client that goes away does not cancel its records: their reports
  * still arrive and are counted, only the answer is dropped.
@@ -25,12 +25,9 @@
 #include "kafka/kconf.h"
 
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define POLL_BATCH 64 /* rd_kafka_poll calls per loop turn */
 
@@ -188,20 +185,14 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
 		  SL_KV(text, buf));
 }
 
-static void prod_poll_cb(uv_poll_t *h, int status, int events)
+static void prod_wake_cb(sl_kclient_wake_t *w)
 {
-	(void)status;
-	(void)events;
-	sl_rp_t *rp = h->data;
-	char drain[256];
-	while (read(rp->prod_pipe[0], drain, sizeof(drain)) > 0)
-		;
+	sl_rp_t *rp = w->data;
 	int i = 0;
 	while (i < POLL_BATCH && rd_kafka_poll(rp->prod, 0) > 0)
 		i++;
-	if (i == POLL_BATCH && write(rp->prod_pipe[1], "1", 1) < 0) {
-		/* The pipe is full, so the loop wakes again anyway. */
-	}
+	if (i == POLL_BATCH)
+		sl_kclient_wake_again(w);
 }
 
 /* Set a property unless the user passed it with -X kafka.<name>=. */
@@ -262,51 +253,22 @@ int sl_rp__produce_init(sl_rp_t *rp, char *err, size_t errlen)
 	rd_kafka_conf_set_error_cb(conf, error_cb);
 	rd_kafka_conf_set_log_cb(conf, log_cb);
 	rd_kafka_conf_set_opaque(conf, rp);
-	char errstr[512];
-	rp->prod = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+	rp->prod = sl_kclient_new(RD_KAFKA_PRODUCER, conf, &e);
 	if (!rp->prod) {
-		rd_kafka_conf_destroy(conf);
-		snprintf(err, errlen, "kafka producer: %s", errstr);
+		snprintf(err, errlen, "%s", e.msg);
 		return -1;
 	}
 	rd_kafka_set_log_queue(rp->prod, NULL);
-	if (pipe2(rp->prod_pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
+	if (sl_kclient_wake_init(&rp->prod_wake, rp->loop, rd_kafka_queue_get_main(rp->prod), prod_wake_cb, rp, &e) < 0) {
+		snprintf(err, errlen, "%s", e.msg);
 		return -1;
 	}
-	rp->prod_q = rd_kafka_queue_get_main(rp->prod);
-	rd_kafka_queue_io_event_enable(rp->prod_q, rp->prod_pipe[1], "1", 1);
-	uv_poll_init(rp->loop, &rp->prod_poll, rp->prod_pipe[0]);
-	rp->prod_poll.data = rp;
-	rp->prod_poll_open = true;
-	uv_poll_start(&rp->prod_poll, UV_READABLE, prod_poll_cb);
 	return 0;
-}
-
-static void prod_poll_closed_cb(uv_handle_t *h)
-{
-	sl_rp_t *rp = h->data;
-	close(rp->prod_pipe[0]);
-	close(rp->prod_pipe[1]);
-	rp->prod_pipe[0] = rp->prod_pipe[1] = -1;
 }
 
 void sl_rp__produce_close(sl_rp_t *rp)
 {
-	if (rp->prod_q) {
-		rd_kafka_queue_io_event_enable(rp->prod_q, -1, NULL, 0);
-		rd_kafka_queue_destroy(rp->prod_q);
-		rp->prod_q = NULL;
-	}
-	if (rp->prod_poll_open) {
-		rp->prod_poll_open = false;
-		uv_close((uv_handle_t *)&rp->prod_poll, prod_poll_closed_cb);
-	} else {
-		if (rp->prod_pipe[0] >= 0)
-			close(rp->prod_pipe[0]);
-		if (rp->prod_pipe[1] >= 0)
-			close(rp->prod_pipe[1]);
-	}
+	sl_kclient_wake_close(&rp->prod_wake, NULL);
 }
 
 int sl_rp__produce_outq(sl_rp_t *rp)

@@ -21,6 +21,7 @@
  * Non-goals: headers, regex subscriptions, isolation levels beyond -X.
  */
 #include "kafka/kadmin.h"
+#include "kafka/kclient.h"
 #include "kafka/kconf.h"
 #include "kafka/kline.h"
 #include "roles/roles.h"
@@ -381,12 +382,9 @@ static int run(const sl_cfg_t *cfg, cons_t *c, sl_err_t *err, bool *usage)
 	rd_kafka_conf_t *conf = rc ? NULL : make_conf(cfg, c, err);
 	if (!conf)
 		return rc ? rc : SL_EINVAL;
-	char errstr[512];
-	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-	if (!rk) {
-		rd_kafka_conf_destroy(conf);
-		return sl_err_set(err, SL_EINVAL, false, "kafka consumer: %s", errstr);
-	}
+	rd_kafka_t *rk = sl_kclient_new(RD_KAFKA_CONSUMER, conf, err);
+	if (!rk)
+		return SL_EINVAL;
 	*usage = false;
 	int tmo = (int)sl_cfg_int(cfg, "kafka-timeout-ms");
 	const rd_kafka_metadata_t *md = NULL;

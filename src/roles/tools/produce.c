@@ -21,6 +21,7 @@
  * Non-goals: headers, transactions, reading files other than stdin.
  */
 #include "kafka/kadmin.h"
+#include "kafka/kclient.h"
 #include "kafka/kconf.h"
 #include "kafka/kline.h"
 #include "roles/roles.h"
@@ -263,12 +264,10 @@ static int run(const sl_cfg_t *cfg, prod_t *p, sl_err_t *err, bool *usage)
 		free(o.sep);
 		return rc ? rc : SL_EINVAL;
 	}
-	char errstr[512];
-	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+	rd_kafka_t *rk = sl_kclient_new(RD_KAFKA_PRODUCER, conf, err);
 	if (!rk) {
-		rd_kafka_conf_destroy(conf);
 		free(o.sep);
-		return sl_err_set(err, SL_EINVAL, false, "kafka producer: %s", errstr);
+		return SL_EINVAL;
 	}
 	*usage = false;
 	int tmo = (int)sl_cfg_int(cfg, "kafka-timeout-ms");
