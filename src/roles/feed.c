@@ -8,7 +8,7 @@
  * key = market id (m-0001 ... m-<M>), markets taken round-robin.
  * The producer is idempotent (acks=all) and uses partitioner=murmur2_random,
  * Kafka's default partitioner, so the API can compute a market's partition
- * (kafka/pl_part.h). One libuv loop: a 1 ms timer produces what the rate
+ * (kafka/kpart.h). One libuv loop: a 1 ms timer produces what the rate
  * allows since the start (--rate 0: as fast as the broker takes) and polls
  * delivery reports with timeout 0; QUEUE_FULL ends the tick (backpressure,
  * never a blocking wait). It waits for the topic to exist rather than
@@ -30,7 +30,7 @@
 #include "core/metrics.h"
 #include "kafka/kclient.h"
 #include "kafka/kconf.h"
-#include "kafka/pl_meta.h"
+#include "kafka/kmeta.h"
 #include "proto/http.h"
 #include "proto/runtime.h"
 #include "roles/roles.h"
@@ -60,7 +60,7 @@ typedef struct feed {
 	sl_cfg_t *cfg;
 	sl_runtime_t rt;
 	rd_kafka_t *rk;
-	sl_pl_meta_t *meta;
+	sl_kmeta_t *meta;
 	sl_http_server_t *http;
 	uv_timer_t tick;
 	const char *topic;
@@ -183,7 +183,7 @@ static void finish(feed_t *f)
 		    SL_KV(undelivered, undelivered));
 	if (f->http)
 		sl_http_server_close(f->http, http_closed_cb, f);
-	sl_pl_meta_close(f->meta, meta_closed_cb, f);
+	sl_kmeta_close(f->meta, meta_closed_cb, f);
 }
 
 static void stop_cb(void *arg)
@@ -206,11 +206,11 @@ static void tick_cb(uv_timer_t *t)
 		return;
 	}
 	if (!f->producing) {
-		if (sl_pl_meta_partitions(f->meta) <= 0)
+		if (sl_kmeta_partitions(f->meta) <= 0)
 			return;
 		f->producing = true;
 		f->start_ms = f->last_progress_ms = sl_clock_mono_ms();
-		sl_log_info("feed_started", SL_KV(topic, f->topic), SL_KV(partitions, sl_pl_meta_partitions(f->meta)),
+		sl_log_info("feed_started", SL_KV(topic, f->topic), SL_KV(partitions, sl_kmeta_partitions(f->meta)),
 			    SL_KV(markets, f->markets), SL_KV(rate, f->rate), SL_KV(count, f->count));
 	}
 	long long due;
@@ -234,9 +234,9 @@ static void tick_cb(uv_timer_t *t)
 static bool ready_cb(void *arg, sl_buf_t *why)
 {
 	feed_t *f = arg;
-	if (sl_pl_meta_up(f->meta) && sl_pl_meta_partitions(f->meta) > 0)
+	if (sl_kmeta_up(f->meta) && sl_kmeta_partitions(f->meta) > 0)
 		return true;
-	sl_buf_puts(why, sl_pl_meta_error(f->meta));
+	sl_buf_puts(why, sl_kmeta_error(f->meta));
 	return false;
 }
 
@@ -311,7 +311,7 @@ static int feed_main(int argc, char **argv)
 	uv_loop_init(&loop);
 	f.loop = &loop;
 	sl_runtime_init(&f.rt, &loop, stop_cb, &f);
-	f.meta = sl_pl_meta_new(&loop, f.rk, f.topic, 2000, (int)sl_cfg_int(cfg, "kafka-timeout-ms"), NULL, NULL);
+	f.meta = sl_kmeta_new(&loop, f.rk, f.topic, 2000, (int)sl_cfg_int(cfg, "kafka-timeout-ms"), NULL, NULL);
 	uv_timer_init(&loop, &f.tick);
 	f.tick.data = &f;
 	uv_timer_start(&f.tick, tick_cb, 1, 1);

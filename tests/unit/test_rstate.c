@@ -1,5 +1,5 @@
 /* test_rstate.c: the pipeline's shared definitions: Kafka's murmur2
- * partitioner (kafka/pl_part.c, compared with librdkafka's own
+ * partitioner (kafka/kpart.c, compared with librdkafka's own
  * murmur2_random for many keys and partition counts), the Redis layout and
  * state encoding (redis/rstate.c: keys, round trips, a table of malformed
  * values, value embedding, the exact update/snapshot JSON), and the input
@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "kafka/pl_part.h"
+#include "kafka/kpart.h"
 #include "redis/rstate.h"
 
 #include <librdkafka/rdkafka.h>
@@ -25,16 +25,16 @@ static void test_murmur2_matches_librdkafka(void **state)
 	for (int i = 0; i < 20000; i++) {
 		int n = snprintf(key, sizeof(key), i % 3 ? "m-%04d" : "market/%d/x", i);
 		for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++)
-			assert_int_equal(sl_pl_partition(key, (size_t)n, counts[c]),
+			assert_int_equal(sl_kpart_of(key, (size_t)n, counts[c]),
 					 rd_kafka_msg_partitioner_murmur2_random(NULL, key, (size_t)n, counts[c], NULL,
 										 NULL));
 	}
 	/* Every tail length (0..3 bytes after the 4-byte blocks). */
 	const char *s = "abcdefgh";
 	for (size_t n = 0; n <= 8; n++)
-		assert_int_equal(sl_pl_partition(s, n, 12),
+		assert_int_equal(sl_kpart_of(s, n, 12),
 				 rd_kafka_msg_partitioner_murmur2_random(NULL, s, n, 12, NULL, NULL));
-	assert_int_equal(sl_pl_partition("x", 1, 0), -1);
+	assert_int_equal(sl_kpart_of("x", 1, 0), -1);
 }
 
 static void test_keys(void **state)

@@ -11,7 +11,7 @@
  * wrong content type (415), malformed JSON or wrong types (400), too many
  * markets (413; the HTTP server answers 413 for an oversize body), an
  * unknown channel (404). Kafka or Redis unreachable: 503 at once (the
- * Kafka probe is pl_meta.h; a command that still fails is rolled back).
+ * Kafka probe is kmeta.h; a command that still fails is rolled back).
  * Optional API key (--api-key, header X-API-Key) on every /v1 route.
  * One loop: the producer's delivery reports wake it (kafka/kclient.h);
  * rd_kafka_poll(rk, 0) only.
@@ -176,9 +176,9 @@ static bool available(sl_api_op_t *op, bool kafka)
 		reject(op, 503, "redis_unavailable", "redis is unreachable");
 		return false;
 	}
-	if (sl_pl_meta_partitions(a->meta) <= 0 || (kafka && !sl_pl_meta_up(a->meta))) {
+	if (sl_kmeta_partitions(a->meta) <= 0 || (kafka && !sl_kmeta_up(a->meta))) {
 		char msg[220];
-		snprintf(msg, sizeof(msg), "kafka is unreachable (%s)", sl_pl_meta_error(a->meta));
+		snprintf(msg, sizeof(msg), "kafka is unreachable (%s)", sl_kmeta_error(a->meta));
 		reject(op, 503, "kafka_unavailable", msg);
 		return false;
 	}
@@ -364,8 +364,8 @@ static bool ready_cb(void *arg, sl_buf_t *why)
 	sl_api_t *a = arg;
 	if (!sl_rconn_connected(a->rc))
 		sl_buf_puts(why, "redis unreachable");
-	else if (!sl_pl_meta_up(a->meta) || sl_pl_meta_partitions(a->meta) <= 0)
-		sl_buf_puts(why, sl_pl_meta_error(a->meta));
+	else if (!sl_kmeta_up(a->meta) || sl_kmeta_partitions(a->meta) <= 0)
+		sl_buf_puts(why, sl_kmeta_error(a->meta));
 	else
 		return true;
 	return false;
@@ -436,7 +436,7 @@ static void tick_cb(uv_timer_t *t)
 	if (busy && sl_clock_mono_ms() < a->stop_deadline_ms)
 		return;
 	sl_kclient_wake_close(&a->wake, NULL); /* before rd_kafka_destroy */
-	sl_pl_meta_close(a->meta, meta_closed_cb, a);
+	sl_kmeta_close(a->meta, meta_closed_cb, a);
 }
 
 static void stop_cb(void *arg)
@@ -504,7 +504,7 @@ static int api_main(int argc, char **argv)
 	a.m.latency = sl_metric_histogram("sluice_api_request_ms", "", "time to answer a /v1 request, ms",
 					  sl_metric_latency_ms_bounds, sl_metric_latency_ms_nbounds);
 	sl_runtime_init(&a.rt, &loop, stop_cb, &a);
-	a.meta = sl_pl_meta_new(&loop, a.rk, a.data_topic, 1000, 1000, NULL, NULL);
+	a.meta = sl_kmeta_new(&loop, a.rk, a.data_topic, 1000, 1000, NULL, NULL);
 	uv_timer_init(&loop, &a.tick);
 	a.tick.data = &a;
 	uv_timer_start(&a.tick, tick_cb, 50, 50);

@@ -19,7 +19,7 @@
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/log.h"
-#include "kafka/pl_part.h"
+#include "kafka/kpart.h"
 #include "redis/rstate.h"
 
 #include <stdio.h>
@@ -141,7 +141,7 @@ static void key_channel(sl_api_op_t *op, sl_buf_t *b)
 
 static int32_t partition_of(sl_api_op_t *op, const char *m)
 {
-	return sl_pl_partition(m, strlen(m), sl_pl_meta_partitions(op->a->meta));
+	return sl_kpart_of(m, strlen(m), sl_kmeta_partitions(op->a->meta));
 }
 
 /* SADD/SREM one market of the channel in both places. */

@@ -19,7 +19,7 @@
 #include "core/config.h"
 #include "core/metrics.h"
 #include "kafka/kclient.h"
-#include "kafka/pl_meta.h"
+#include "kafka/kmeta.h"
 #include "proto/http.h"
 #include "proto/runtime.h"
 #include "redis/rconn.h"
@@ -37,7 +37,7 @@ typedef struct sl_api {
 	rd_kafka_t *rk;
 	sl_kclient_wake_t wake;  /* the producer's delivery reports */
 	uv_timer_t tick;
-	sl_pl_meta_t *meta;
+	sl_kmeta_t *meta;
 	sl_rconn_t *rc;
 	sl_http_server_t *http;
 	size_t ops;             /* operations alive */

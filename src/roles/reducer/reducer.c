@@ -33,7 +33,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "kafka/kconf.h"
-#include "kafka/pl_part.h"
+#include "kafka/kpart.h"
 #include "redis/rstate.h"
 #include "roles/roles.h"
 
@@ -67,7 +67,7 @@ sl_part_t *sl_reducer__part(sl_reducer_t *r, int32_t id)
 
 int32_t sl_reducer__market_partition(const sl_reducer_t *r, const char *market, size_t len)
 {
-	return sl_pl_partition(market, len, r->data_partitions);
+	return sl_kpart_of(market, len, r->data_partitions);
 }
 
 void sl_reducer__mkt_free(sl_mkt_t *mk)
@@ -519,9 +519,9 @@ static void startup_done_cb(uv_work_t *w, int status)
 
 static void maybe_start(sl_reducer_t *r)
 {
-	if (r->started || r->startup_busy || r->stopping || sl_pl_meta_partitions(r->meta) <= 0)
+	if (r->started || r->startup_busy || r->stopping || sl_kmeta_partitions(r->meta) <= 0)
 		return;
-	r->data_partitions = sl_pl_meta_partitions(r->meta);
+	r->data_partitions = sl_kmeta_partitions(r->meta);
 	r->startup_busy = true;
 	r->startup_work.data = r;
 	uv_queue_work(r->loop, &r->startup_work, startup_work_cb, startup_done_cb);

@@ -20,7 +20,7 @@
 #include "core/map.h"
 #include "core/metrics.h"
 #include "kafka/kclient.h"
-#include "kafka/pl_meta.h"
+#include "kafka/kmeta.h"
 #include "proto/http.h"
 #include "proto/runtime.h"
 #include "redis/rconn.h"
@@ -93,7 +93,7 @@ typedef struct sl_reducer {
 	uv_timer_t tick;
 	uv_idle_t idle;
 	bool idle_on;
-	sl_pl_meta_t *meta;
+	sl_kmeta_t *meta;
 	sl_rconn_t *rc;
 	sl_http_server_t *http;
 

@@ -119,8 +119,8 @@ static bool ready_cb(void *arg, sl_buf_t *why)
 	sl_reducer_t *r = arg;
 	if (!sl_rconn_connected(r->rc))
 		sl_buf_puts(why, "redis unreachable");
-	else if (!sl_pl_meta_up(r->meta) || sl_pl_meta_partitions(r->meta) <= 0)
-		sl_buf_puts(why, sl_pl_meta_error(r->meta));
+	else if (!sl_kmeta_up(r->meta) || sl_kmeta_partitions(r->meta) <= 0)
+		sl_buf_puts(why, sl_kmeta_error(r->meta));
 	else if (!r->started)
 		sl_buf_puts(why, r->startup_err[0] ? r->startup_err : "starting");
 	else
@@ -249,7 +249,7 @@ static void stop_progress(sl_reducer_t *r)
 	if (r->startup_busy || r->revoke_committing)
 		return; /* a thread-pool job still uses the handles; it ends within its own timeout */
 	r->closes_pending = 1;
-	sl_pl_meta_close(r->meta, meta_closed_cb, r);
+	sl_kmeta_close(r->meta, meta_closed_cb, r);
 }
 
 static void stop_cb(void *arg)
@@ -372,7 +372,7 @@ static int reducer_main(int argc, char **argv)
 	r->tick.data = r;
 	uv_idle_init(&loop, &r->idle);
 	r->idle.data = r;
-	r->meta = sl_pl_meta_new(&loop, r->rk, r->data_topic, 2000, (int)sl_cfg_int(cfg, "kafka-timeout-ms"), NULL, r);
+	r->meta = sl_kmeta_new(&loop, r->rk, r->data_topic, 2000, (int)sl_cfg_int(cfg, "kafka-timeout-ms"), NULL, r);
 	r->http = sl_http_server_from_cfg(&loop, cfg, http_cb, r, &err);
 	if (!r->http) {
 		sl_log_error("listen_failed", SL_KV(port, sl_cfg_int(cfg, "port")), SL_KV(error, err.msg));

@@ -1,4 +1,4 @@
-/* pl_part.c: Kafka's murmur2 partitioner (see pl_part.h).
+/* kpart.c: Kafka's murmur2 partitioner (see kpart.h).
  *
  * Written from the algorithm's description (MurmurHash2 by Austin Appleby,
  * as Kafka's Utils.murmur2 applies it: little-endian 4-byte blocks, seed
@@ -8,9 +8,9 @@
  * librdkafka's rd_kafka_msg_partitioner_murmur2_random for 20,000 keys.
  * Non-goals: other partitioners.
  */
-#include "kafka/pl_part.h"
+#include "kafka/kpart.h"
 
-int32_t sl_pl_murmur2(const void *key, size_t len)
+int32_t sl_kpart_murmur2(const void *key, size_t len)
 {
 	const uint32_t m = 0x5bd1e995u;
 	const unsigned r = 24;
@@ -42,10 +42,10 @@ int32_t sl_pl_murmur2(const void *key, size_t len)
 	return (int32_t)h;
 }
 
-int32_t sl_pl_partition(const void *key, size_t len, int32_t partitions)
+int32_t sl_kpart_of(const void *key, size_t len, int32_t partitions)
 {
 	if (partitions <= 0)
 		return -1;
-	uint32_t positive = (uint32_t)sl_pl_murmur2(key, len) & 0x7fffffffu;
+	uint32_t positive = (uint32_t)sl_kpart_murmur2(key, len) & 0x7fffffffu;
 	return (int32_t)(positive % (uint32_t)partitions);
 }

@@ -1,4 +1,4 @@
-/* pl_meta.c: periodic metadata probe on the libuv thread pool (see pl_meta.h).
+/* kmeta.c: periodic metadata probe on the libuv thread pool (see kmeta.h).
  *
  * One probe at a time: the timer only queues work when none is in flight,
  * so a slow broker cannot pile up thread-pool jobs. The worker writes only
@@ -7,7 +7,7 @@
  * References: libuv docs/src/threadpool.rst; rd_kafka_metadata().
  * Non-goals: caching leaders or offsets.
  */
-#include "kafka/pl_meta.h"
+#include "kafka/kmeta.h"
 
 #include "core/alloc.h"
 #include "core/log.h"
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct sl_pl_meta {
+struct sl_kmeta {
 	uv_loop_t *loop;
 	rd_kafka_t *rk;
 	char *topic;
@@ -31,7 +31,7 @@ struct sl_pl_meta {
 	bool res_up;
 	int32_t res_partitions;
 	char res_error[160];
-	sl_pl_meta_cb cb;
+	sl_kmeta_cb cb;
 	void *arg;
 	void (*done)(void *arg);
 	void *done_arg;
@@ -39,7 +39,7 @@ struct sl_pl_meta {
 
 static void work_cb(uv_work_t *w)
 {
-	sl_pl_meta_t *m = w->data;
+	sl_kmeta_t *m = w->data;
 	const struct rd_kafka_metadata *md = NULL;
 	rd_kafka_resp_err_t e = rd_kafka_metadata(m->rk, 1, NULL, &md, m->timeout_ms);
 	m->res_partitions = -1;
@@ -58,7 +58,7 @@ static void work_cb(uv_work_t *w)
 	rd_kafka_metadata_destroy(md);
 }
 
-static void maybe_done(sl_pl_meta_t *m)
+static void maybe_done(sl_kmeta_t *m)
 {
 	if (m->closing && !m->busy && m->timer_closed) {
 		void (*done)(void *) = m->done;
@@ -72,7 +72,7 @@ static void maybe_done(sl_pl_meta_t *m)
 
 static void after_work_cb(uv_work_t *w, int status)
 {
-	sl_pl_meta_t *m = w->data;
+	sl_kmeta_t *m = w->data;
 	m->busy = false;
 	if (m->closing || status) {
 		maybe_done(m);
@@ -95,7 +95,7 @@ static void after_work_cb(uv_work_t *w, int status)
 
 static void timer_cb(uv_timer_t *t)
 {
-	sl_pl_meta_t *m = t->data;
+	sl_kmeta_t *m = t->data;
 	if (m->busy || m->closing)
 		return;
 	m->busy = true;
@@ -104,10 +104,10 @@ static void timer_cb(uv_timer_t *t)
 		m->busy = false;
 }
 
-sl_pl_meta_t *sl_pl_meta_new(uv_loop_t *loop, rd_kafka_t *rk, const char *topic, uint64_t every_ms,
-			     int timeout_ms, sl_pl_meta_cb cb, void *arg)
+sl_kmeta_t *sl_kmeta_new(uv_loop_t *loop, rd_kafka_t *rk, const char *topic, uint64_t every_ms,
+			     int timeout_ms, sl_kmeta_cb cb, void *arg)
 {
-	sl_pl_meta_t *m = sl_xcalloc(1, sizeof(*m));
+	sl_kmeta_t *m = sl_xcalloc(1, sizeof(*m));
 	m->loop = loop;
 	m->rk = rk;
 	m->topic = sl_xstrdup(topic);
@@ -122,29 +122,29 @@ sl_pl_meta_t *sl_pl_meta_new(uv_loop_t *loop, rd_kafka_t *rk, const char *topic,
 	return m;
 }
 
-bool sl_pl_meta_up(const sl_pl_meta_t *m)
+bool sl_kmeta_up(const sl_kmeta_t *m)
 {
 	return m->up;
 }
 
-int32_t sl_pl_meta_partitions(const sl_pl_meta_t *m)
+int32_t sl_kmeta_partitions(const sl_kmeta_t *m)
 {
 	return m->partitions;
 }
 
-const char *sl_pl_meta_error(const sl_pl_meta_t *m)
+const char *sl_kmeta_error(const sl_kmeta_t *m)
 {
 	return m->up && m->partitions > 0 ? "" : m->error;
 }
 
 static void timer_close_cb(uv_handle_t *h)
 {
-	sl_pl_meta_t *m = h->data;
+	sl_kmeta_t *m = h->data;
 	m->timer_closed = true;
 	maybe_done(m);
 }
 
-void sl_pl_meta_close(sl_pl_meta_t *m, void (*done)(void *arg), void *arg)
+void sl_kmeta_close(sl_kmeta_t *m, void (*done)(void *arg), void *arg)
 {
 	if (m->closing)
 		return;
