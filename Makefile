@@ -28,7 +28,7 @@ else
 Q := @
 endif
 
-SRC      := $(wildcard src/*.c src/core/*.c src/proto/*.c src/kafka/*.c src/redis/*.c src/roles/*.c src/roles/*/*.c)
+SRC      := $(wildcard src/*.c src/core/*.c src/loop/*.c src/proto/*.c src/kafka/*.c src/redis/*.c src/roles/*.c src/roles/*/*.c)
 LIB_SRC  := $(filter-out src/main.c,$(SRC))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 BENCH_SRC := $(wildcard bench/*.c)

@@ -31,8 +31,8 @@
 #include "kafka/kclient.h"
 #include "kafka/kconf.h"
 #include "kafka/kmeta.h"
+#include "loop/runtime.h"
 #include "proto/http.h"
-#include "proto/runtime.h"
 #include "roles/roles.h"
 
 #include <math.h>

@@ -21,7 +21,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
-#include "proto/runtime.h"
+#include "loop/runtime.h"
 #include "roles/roles.h"
 
 #include <jansson.h>

@@ -16,7 +16,7 @@
 
 #include "core/alloc.h"
 #include "core/log.h"
-#include "proto/runtime.h"
+#include "loop/runtime.h"
 #include "redis/url.h"
 
 #include <limits.h>

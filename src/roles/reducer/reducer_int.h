@@ -21,8 +21,8 @@
 #include "core/metrics.h"
 #include "kafka/kclient.h"
 #include "kafka/kmeta.h"
+#include "loop/runtime.h"
 #include "proto/http.h"
-#include "proto/runtime.h"
 #include "redis/rconn.h"
 
 #include <librdkafka/rdkafka.h>

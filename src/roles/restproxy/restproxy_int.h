@@ -22,8 +22,8 @@
 #include "core/config.h"
 #include "core/metrics.h"
 #include "kafka/kclient.h"
+#include "loop/runtime.h"
 #include "proto/http.h"
-#include "proto/runtime.h"
 
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>

@@ -2,10 +2,17 @@
  * SIGPIPE, turn SIGTERM/SIGINT into one call of the role's stop callback
  * (a second signal exits at once, for a stuck shutdown), and close its own
  * handles so uv_loop_close() can succeed.
+ *
+ * How it fits: src/loop/ is the layer of what is libuv but no protocol,
+ * between core/ (libc and jansson only) and proto/, kafka/, redis/; it
+ * includes core/ only (scripts/check-layers.sh). Every server role and
+ * `sluice watch` runs its main loop through here; the publisher's main
+ * thread does, and its loop threads stop when that thread's stop callback
+ * tells them. Signals are process-wide: one sl_runtime_t per process.
  * Non-goals: daemonizing, pid files (scripts/up.sh does that).
  */
-#ifndef SL_PROTO_RUNTIME_H
-#define SL_PROTO_RUNTIME_H
+#ifndef SL_LOOP_RUNTIME_H
+#define SL_LOOP_RUNTIME_H
 
 #include <stdbool.h>
 #include <uv.h>

@@ -1,5 +1,5 @@
 /* runtime.c: signals and loop lifetime for roles (see runtime.h). */
-#include "proto/runtime.h"
+#include "loop/runtime.h"
 
 #include "core/log.h"
 
