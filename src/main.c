@@ -1,13 +1,17 @@
 /* main.c: the `sluice` executable: a table of subcommands, one per role.
  *
  * Only dispatch lives here (and the built-ins help, version, config); every
- * role is in src/roles/. This is, with the role entry points, the only code
- * that decides the process exit status (0 ok, 1 failure, 2 usage).
+ * role is in src/roles/. For every role the same steps, once
+ * (sl_role_exec, roles.c): parse its settings from its tables (flags > env
+ * > --config file > defaults; --help printed; a bad value is one line and
+ * exit 2), set up logging, call role->run(cfg), free the settings. This is, with the roles' run, the only
+ * code that decides the process exit status (0 ok, 1 failure, 2 usage).
  */
 #include "core/config.h"
 #include "roles/roles.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const sl_role_t *const roles[] = {
@@ -53,14 +57,16 @@ static int config_main(int argc, char **argv)
 		return 2;
 	}
 	const sl_role_t *r = find_role(argv[2]);
-	sl_cfg_t *cfg = sl_cfg_new(r->name, r->name, NULL, r->tables);
+	char **fixed = r->argv_fix ? r->argv_fix(argc - 3, argv + 3) : NULL;
+	sl_cfg_t *cfg = sl_cfg_new(r->name, r->usage, r->about ? r->about : r->summary, r->tables);
 	sl_err_t err = {0};
-	int rc = sl_cfg_parse(cfg, argc - 3, argv + 3, &err);
+	int rc = sl_cfg_parse(cfg, argc - 3, fixed ? fixed : argv + 3, &err);
 	if (rc < 0)
 		fprintf(stderr, "sluice %s\n", err.msg);
 	else if (rc == 0)
 		sl_cfg_dump(cfg, stdout);
 	sl_cfg_free(cfg);
+	free(fixed);
 	return rc < 0 ? 2 : 0;
 }
 
@@ -74,7 +80,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		if (argc > 2 && find_role(argv[2])) {
 			char *hargv[] = {argv[2], "--help", NULL};
-			return find_role(argv[2])->main(2, hargv);
+			return sl_role_exec(find_role(argv[2]), 2, hargv);
 		}
 		usage(stdout);
 		return 0;
@@ -90,5 +96,5 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sluice: unknown command '%s' (see sluice help)\n", cmd);
 		return 2;
 	}
-	return r->main(argc - 1, argv + 1);
+	return sl_role_exec(r, argc - 1, argv + 1);
 }

@@ -257,14 +257,8 @@ static bool linger_given(const sl_cfg_t *cfg)
 	return false;
 }
 
-static int feed_main(int argc, char **argv)
+static int feed_run(sl_cfg_t *cfg)
 {
-	int code;
-	sl_cfg_t *cfg = sl_cfg_setup_role("feed", "sluice feed [--markets M] [--rate R] [--count N] [options]",
-					  "produce a random walk per market to the data topic", feed_tables, argc - 1, argv + 1,
-					  &code);
-	if (!cfg)
-		return code;
 	feed_t f = {0};
 	f.cfg = cfg;
 	f.topic = sl_cfg_str(cfg, "data-topic");
@@ -288,7 +282,6 @@ static int feed_main(int argc, char **argv)
 	}
 	if (!conf) {
 		fprintf(stderr, "sluice feed: %s\n", err.msg);
-		sl_cfg_free(cfg);
 		return 2;
 	}
 	rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
@@ -296,7 +289,6 @@ static int feed_main(int argc, char **argv)
 	f.rk = sl_kclient_new(RD_KAFKA_PRODUCER, conf, &err);
 	if (!f.rk) {
 		fprintf(stderr, "sluice feed: %s\n", err.msg);
-		sl_cfg_free(cfg);
 		return 1;
 	}
 	f.dir = sl_xcalloc((size_t)f.markets, sizeof(double));
@@ -330,8 +322,13 @@ static int feed_main(int argc, char **argv)
 	free(f.dir);
 	free(f.value);
 	sl_metrics_free_all();
-	sl_cfg_free(cfg);
 	return rv;
 }
 
-const sl_role_t sl_role_feed = {"feed", "produce a random walk per market to the data topic", feed_main, feed_tables};
+const sl_role_t sl_role_feed = {
+	.name = "feed",
+	.summary = "produce a random walk per market to the data topic",
+	.usage = "sluice feed [--markets M] [--rate R] [--count N] [options]",
+	.tables = feed_tables,
+	.run = feed_run,
+};

@@ -3,11 +3,13 @@
  * Each role (server or console tool) lives in src/roles/<role>/ when it has
  * several files (api/, publisher/, reducer/, restproxy/; the console tools
  * share tools/) or in src/roles/<role>.c, and exports one descriptor;
- * main.c's table lists them. A role's main parses its own
- * flags (core/config.h), runs, and returns the process exit status:
- * 0 ok, 1 runtime failure, 2 usage or configuration error.
+ * main.c's table lists them. main.c parses the role's settings from its
+ * tables (core/config.h: flags, env, file, defaults; --help; logging set
+ * up), then calls run with them; run returns the process exit status:
+ * 0 ok, 1 runtime failure, 2 usage or configuration error (a check the
+ * tables cannot express). The settings outlive run; main.c frees them.
  * Roles never include each other; shared code goes down into proto/, kafka/,
- * redis/ or core/.
+ * redis/, loop/ or core/.
  */
 #ifndef SL_ROLES_H
 #define SL_ROLES_H
@@ -16,10 +18,19 @@
 
 typedef struct sl_role {
 	const char *name;
-	const char *summary;                /* one line for `sluice help` */
-	int (*main)(int argc, char **argv); /* argv[0] is the role name */
-	const sl_cfg_key_t *const *tables;  /* for `sluice config docs` */
+	const char *summary;               /* one line for `sluice help` */
+	const char *usage;                 /* "sluice <role> [options]", for --help */
+	const char *about;                 /* the paragraph of --help; NULL: summary */
+	const sl_cfg_key_t *const *tables; /* its settings; NULL-terminated */
+	int (*run)(sl_cfg_t *cfg);
+	/* Optional: argv (without the role name) as the tables should read it,
+	 * a new array main.c frees (the console tools' --config k=v). */
+	char **(*argv_fix)(int argc, char **argv);
 } sl_role_t;
+
+/* Run role r as `sluice <argv[0]> argv[1..]` (roles.c): parse, set up
+ * logging, run, free. Returns the exit status. */
+int sl_role_exec(const sl_role_t *r, int argc, char **argv);
 
 extern const sl_role_t sl_role_feed;
 extern const sl_role_t sl_role_api;

@@ -422,21 +422,14 @@ static void stop_cb(void *arg)
 	finish(arg, 0);
 }
 
-static int watch_main(int argc, char **argv)
+static int watch_run(sl_cfg_t *cfg)
 {
-	int code;
-	sl_cfg_t *cfg = sl_cfg_setup_role("watch", "sluice watch [options] MARKET...",
-					  "subscribe to markets and print their prices as they change", watch_tables, argc - 1,
-					  argv + 1, &code);
-	if (!cfg)
-		return code;
 	watch_t w = {0};
 	w.cfg = cfg;
 	w.nmarkets = sl_cfg_args(cfg, &w.markets);
 	w.max_updates = sl_cfg_int(cfg, "max-updates");
 	if (!w.nmarkets) {
 		fprintf(stderr, "sluice watch: name at least one market, e.g. sluice watch m-0001 m-0002\n");
-		sl_cfg_free(cfg);
 		return 2;
 	}
 	json_t *ms = json_array();
@@ -460,9 +453,13 @@ static int watch_main(int argc, char **argv)
 		fprintf(stderr, "sluice watch: loop close failed (%d)\n", lc);
 	json_decref(w.held);
 	sl_buf_free(&w.events);
-	sl_cfg_free(cfg);
 	return w.exit_code;
 }
 
-const sl_role_t sl_role_watch = {"watch", "subscribe to markets and print their prices as they change", watch_main,
-				 watch_tables};
+const sl_role_t sl_role_watch = {
+	.name = "watch",
+	.summary = "subscribe to markets and print their prices as they change",
+	.usage = "sluice watch [options] MARKET...",
+	.tables = watch_tables,
+	.run = watch_run,
+};

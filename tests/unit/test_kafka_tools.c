@@ -69,7 +69,7 @@ static int run_role(const sl_role_t *role, char **argv, const char *in, sl_buf_t
 	dup2(fileno(fi), 0);
 	dup2(fileno(fo), 1);
 	dup2(fileno(fe), 2);
-	int rc = role->main(argc, argv);
+	int rc = sl_role_exec(role, argc, argv);
 	fflush(stdout);
 	fflush(stderr);
 	dup2(s0, 0);

@@ -453,13 +453,8 @@ static void rconn_free_cb(void *arg)
 	sl_rconn_free(arg);
 }
 
-static int api_main(int argc, char **argv)
+static int api_run(sl_cfg_t *cfg)
 {
-	int code;
-	sl_cfg_t *cfg = sl_cfg_setup_role("api", "sluice api [options]", "the stream control API (REST/JSON)",
-					  api_tables, argc - 1, argv + 1, &code);
-	if (!cfg)
-		return code;
 	sl_api_t a = {0};
 	uv_loop_t loop;
 	uv_loop_init(&loop);
@@ -493,7 +488,6 @@ static int api_main(int argc, char **argv)
 			rd_kafka_destroy(a.rk);
 		uv_run(&loop, UV_RUN_DEFAULT);
 		uv_loop_close(&loop);
-		sl_cfg_free(cfg);
 		return 2;
 	}
 	a.m.requests = sl_metric_counter("sluice_api_requests_total", "", "requests to /v1 routes");
@@ -523,8 +517,13 @@ static int api_main(int argc, char **argv)
 		sl_log_error("loop_close_failed", SL_KV(loop_close, lc));
 	sl_log_info("shutdown_done", SL_KV(exit, rv));
 	sl_metrics_free_all();
-	sl_cfg_free(cfg);
 	return rv;
 }
 
-const sl_role_t sl_role_api = {"api", "the stream control API (REST/JSON)", api_main, api_tables};
+const sl_role_t sl_role_api = {
+	.name = "api",
+	.summary = "the stream control API (REST/JSON)",
+	.usage = "sluice api [options]",
+	.tables = api_tables,
+	.run = api_run,
+};

@@ -141,18 +141,11 @@ static void settings(sl_pub_t *p, sl_cfg_t *cfg)
 	p->nloops = n < 1 ? 1 : n > SL_PUB_MAX_LOOPS ? SL_PUB_MAX_LOOPS : n;
 }
 
-static int publisher_main(int argc, char **argv)
+static int publisher_run(sl_cfg_t *cfg)
 {
-	int code = 0;
-	sl_cfg_t *cfg = sl_cfg_setup_role("publisher", "sluice publisher [options]",
-					  "Serves channel streams over WebSocket and SSE, and the dashboard.",
-					  publisher_tables, argc, argv, &code);
-	if (!cfg)
-		return code;
 	const char *const *murls;
 	size_t nmurls = sl_cfg_list(cfg, "metrics-urls", &murls);
 	if (!metrics_urls_valid(murls, nmurls)) {
-		sl_cfg_free(cfg);
 		return 2;
 	}
 	sl_pub_t *p = sl_xcalloc(1, sizeof(*p));
@@ -220,9 +213,14 @@ static int publisher_main(int argc, char **argv)
 	sl_pub__web_free(p->web);
 	free(p);
 	sl_metrics_free_all();
-	sl_cfg_free(cfg);
 	return rc;
 }
 
-const sl_role_t sl_role_publisher = {"publisher", "WebSocket/SSE stream publisher and dashboard", publisher_main,
-				     publisher_tables};
+const sl_role_t sl_role_publisher = {
+	.name = "publisher",
+	.summary = "WebSocket/SSE stream publisher and dashboard",
+	.usage = "sluice publisher [options]",
+	.about = "Serves channel streams over WebSocket and SSE, and the dashboard.",
+	.tables = publisher_tables,
+	.run = publisher_run,
+};

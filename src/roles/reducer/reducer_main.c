@@ -330,14 +330,8 @@ static void rconn_free_cb(void *arg)
 	sl_rconn_free(arg);
 }
 
-static int reducer_main(int argc, char **argv)
+static int reducer_run(sl_cfg_t *cfg)
 {
-	int code;
-	sl_cfg_t *cfg = sl_cfg_setup_role("reducer", "sluice reducer [options]",
-					  "consume market updates, keep state in Redis, publish to channels",
-					  sl_reducer__tables, argc - 1, argv + 1, &code);
-	if (!cfg)
-		return code;
 	sl_reducer_t *r = sl_xcalloc(1, sizeof(*r));
 	uv_loop_t loop;
 	uv_loop_init(&loop);
@@ -406,9 +400,13 @@ cleanup:
 	free(r->cmd_ends);
 	free(r);
 	sl_metrics_free_all();
-	sl_cfg_free(cfg);
 	return rv;
 }
 
-const sl_role_t sl_role_reducer = {"reducer", "consume market updates, keep state in Redis, publish to channels",
-				   reducer_main, sl_reducer__tables};
+const sl_role_t sl_role_reducer = {
+	.name = "reducer",
+	.summary = "consume market updates, keep state in Redis, publish to channels",
+	.usage = "sluice reducer [options]",
+	.tables = sl_reducer__tables,
+	.run = reducer_run,
+};

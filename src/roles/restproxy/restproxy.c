@@ -338,15 +338,8 @@ static void metrics_init(sl_rp_t *rp)
 	sl_metrics_on_collect(collect_cb, rp);
 }
 
-static int restproxy_main(int argc, char **argv)
+static int restproxy_run(sl_cfg_t *cfg)
 {
-	int code;
-	sl_cfg_t *cfg = sl_cfg_setup_role("rest-proxy", "sluice rest-proxy [--port P] [--bootstrap-server B] [options]",
-					  "Kafka REST proxy: Confluent REST Proxy API v2 and the v1 subset of the "
-					  "kafka-rest Node.js client (produce, consumer instances, metadata).",
-					  restproxy_tables, argc - 1, argv + 1, &code);
-	if (!cfg)
-		return code;
 	/* The thread pool runs metadata calls, commits and consumer closes; a few
 	 * more threads than libuv's default 4 keep one slow close from delaying
 	 * the others. Must be set before the pool starts; an explicit env wins. */
@@ -405,9 +398,15 @@ static int restproxy_main(int argc, char **argv)
 		sl_log_info("shutdown_done", SL_KV(exit, rc ? rc : (lc ? 1 : 0)));
 	free(rp);
 	sl_metrics_free_all();
-	sl_cfg_free(cfg);
 	return rc ? rc : (lc ? 1 : 0);
 }
 
-const sl_role_t sl_role_restproxy = {"rest-proxy", "Kafka REST proxy (Confluent API v2 and v1)", restproxy_main,
-				     restproxy_tables};
+const sl_role_t sl_role_restproxy = {
+	.name = "rest-proxy",
+	.summary = "Kafka REST proxy (Confluent API v2 and v1)",
+	.usage = "sluice rest-proxy [--port P] [--bootstrap-server B] [options]",
+	.about = "Kafka REST proxy: Confluent REST Proxy API v2 and the v1 subset of the "
+					  "kafka-rest Node.js client (produce, consumer instances, metadata).",
+	.tables = restproxy_tables,
+	.run = restproxy_run,
+};

@@ -336,7 +336,7 @@ static void close_group(rd_kafka_t *rk, int tmo)
 	rd_kafka_queue_destroy(cq);
 }
 
-static int consume_run(const sl_cfg_t *cfg, cons_t *c, rd_kafka_t *rk, const rd_kafka_metadata_topic_t *mt,
+static int consume_records(const sl_cfg_t *cfg, cons_t *c, rd_kafka_t *rk, const rd_kafka_metadata_topic_t *mt,
 		       sl_err_t *err)
 {
 	int tmo = (int)sl_cfg_int(cfg, "kafka-timeout-ms");
@@ -401,21 +401,15 @@ static int run(const sl_cfg_t *cfg, cons_t *c, sl_err_t *err, bool *usage)
 					(int)c->partition, mt->partition_cnt);
 	}
 	if (!rc)
-		rc = consume_run(cfg, c, rk, mt, err);
+		rc = consume_records(cfg, c, rk, mt, err);
 	if (md)
 		rd_kafka_metadata_destroy(md);
 	rd_kafka_destroy_flags(rk, c->group ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE : 0);
 	return rc;
 }
 
-static int consume_main(int argc, char **argv)
+static int consume_run(sl_cfg_t *cfg)
 {
-	int code;
-	sl_cfg_t *cfg = sl_cfg_setup_role("consume", USAGE,
-					  "Print a Kafka topic's records on stdout, one a line (Kafka's console consumer).",
-					  consume_tables, argc - 1, argv + 1, &code);
-	if (!cfg)
-		return code;
 	struct sigaction sa = {0};
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
@@ -432,8 +426,14 @@ static int consume_main(int argc, char **argv)
 	sl_buf_free(&c.out);
 	free(c.key_sep);
 	free(c.line_sep);
-	sl_cfg_free(cfg);
 	return rc == 0 ? 0 : usage ? 2 : 1;
 }
 
-const sl_role_t sl_role_consume = {"consume", "print a topic's records on stdout", consume_main, consume_tables};
+const sl_role_t sl_role_consume = {
+	.name = "consume",
+	.summary = "print a topic's records on stdout",
+	.usage = USAGE,
+	.about = "Print a Kafka topic's records on stdout, one a line (Kafka's console consumer).",
+	.tables = consume_tables,
+	.run = consume_run,
+};

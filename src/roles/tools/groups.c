@@ -106,21 +106,22 @@ static int run(const sl_cfg_t *cfg, sl_err_t *err, bool *usage)
 	return rc;
 }
 
-static int groups_main(int argc, char **argv)
+static int groups_run(sl_cfg_t *cfg)
 {
-	int code;
-	sl_cfg_t *cfg = sl_cfg_setup_role("groups", USAGE, "List Kafka consumer groups; describe one with its lag.",
-					  groups_tables, argc - 1, argv + 1, &code);
-	if (!cfg)
-		return code;
 	sl_err_t err = {0};
 	bool usage = false;
 	int rc = run(cfg, &err, &usage);
 	if (rc)
 		fprintf(stderr, "sluice groups: %s\n", err.msg);
 	fflush(stdout);
-	sl_cfg_free(cfg);
 	return rc == 0 ? 0 : usage ? 2 : 1;
 }
 
-const sl_role_t sl_role_groups = {"groups", "list consumer groups, describe one with lag", groups_main, groups_tables};
+const sl_role_t sl_role_groups = {
+	.name = "groups",
+	.summary = "list consumer groups, describe one with lag",
+	.usage = USAGE,
+	.about = "List Kafka consumer groups; describe one with its lag.",
+	.tables = groups_tables,
+	.run = groups_run,
+};

@@ -298,14 +298,8 @@ static int run(const sl_cfg_t *cfg, prod_t *p, sl_err_t *err, bool *usage)
 	return rc;
 }
 
-static int produce_main(int argc, char **argv)
+static int produce_run(sl_cfg_t *cfg)
 {
-	int code;
-	sl_cfg_t *cfg = sl_cfg_setup_role("produce", USAGE,
-					  "Produce stdin lines to a Kafka topic, one record a line (Kafka's console producer).",
-					  produce_tables, argc - 1, argv + 1, &code);
-	if (!cfg)
-		return code;
 	struct sigaction sa = {0};
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
@@ -317,8 +311,14 @@ static int produce_main(int argc, char **argv)
 	int rc = run(cfg, &p, &err, &usage);
 	if (rc)
 		fprintf(stderr, "sluice produce: %s\n", err.msg);
-	sl_cfg_free(cfg);
 	return rc == 0 ? 0 : usage ? 2 : 1;
 }
 
-const sl_role_t sl_role_produce = {"produce", "produce stdin lines to a topic", produce_main, produce_tables};
+const sl_role_t sl_role_produce = {
+	.name = "produce",
+	.summary = "produce stdin lines to a topic",
+	.usage = USAGE,
+	.about = "Produce stdin lines to a Kafka topic, one record a line (Kafka's console producer).",
+	.tables = produce_tables,
+	.run = produce_run,
+};

@@ -222,25 +222,23 @@ static int run(const sl_cfg_t *cfg, sl_err_t *err, bool *usage)
 	return rc;
 }
 
-static int topics_main(int argc, char **argv)
+static int topics_run(sl_cfg_t *cfg)
 {
-	int code;
-	char **av = rewrite_config_flags(argc - 1, argv + 1);
-	sl_cfg_t *cfg = sl_cfg_setup_role("topics", USAGE, "Create, list, describe, alter and delete Kafka topics.",
-					  topics_tables, argc - 1, av, &code);
-	if (!cfg) {
-		free(av);
-		return code;
-	}
 	sl_err_t err = {0};
 	bool usage = false;
 	int rc = run(cfg, &err, &usage);
 	if (rc)
 		fprintf(stderr, "sluice topics: %s\n", err.msg);
 	fflush(stdout);
-	sl_cfg_free(cfg);
-	free(av);
 	return rc == 0 ? 0 : usage ? 2 : 1;
 }
 
-const sl_role_t sl_role_topics = {"topics", "create, list, describe, alter, delete topics", topics_main, topics_tables};
+const sl_role_t sl_role_topics = {
+	.name = "topics",
+	.summary = "create, list, describe, alter, delete topics",
+	.usage = USAGE,
+	.about = "Create, list, describe, alter and delete Kafka topics.",
+	.tables = topics_tables,
+	.run = topics_run,
+	.argv_fix = rewrite_config_flags,
+};
