@@ -37,7 +37,4 @@ typedef struct sl_err {
 int sl_err_set(sl_err_t *err, int code, bool retriable, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/* A short stable name for a code, e.g. "not_found". */
-const char *sl_err_name(int code);
-
 #endif

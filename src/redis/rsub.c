@@ -242,11 +242,6 @@ bool sl_rsub_ready(const sl_rsub_t *rs)
 	return sl_rsub__psub_connected(rs->ps) && rs->cmd.connected;
 }
 
-bool sl_rsub_sub_connected(const sl_rsub_t *rs)
-{
-	return sl_rsub__psub_connected(rs->ps);
-}
-
 int sl_rsub_subscribe(sl_rsub_t *rs, const char *channel, size_t len)
 {
 	return rs->closing ? SL_EUNAVAIL : sl_rsub__psub_send(rs->ps, "SUBSCRIBE", channel, len);

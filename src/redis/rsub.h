@@ -54,7 +54,6 @@ sl_rsub_t *sl_rsub_new(uv_loop_t *loop, const char *url, uint64_t timeout_ms, co
 		       sl_err_t *err);
 /* Both connections are up. */
 bool sl_rsub_ready(const sl_rsub_t *rs);
-bool sl_rsub_sub_connected(const sl_rsub_t *rs);
 /* SUBSCRIBE / UNSUBSCRIBE one channel. 0 sent, SL_EUNAVAIL when not connected
  * (on_state(true) will come: subscribe then). */
 int sl_rsub_subscribe(sl_rsub_t *rs, const char *channel, size_t len);
