@@ -7,7 +7,8 @@
 # each cmocka test case counts. Integration tests: every
 # tests/integration/NNNN-*.{sh,py,mjs}, run against one real Kafka + Redis
 # that this script starts on free ports (scripts/stack.sh) and stops at the
-# end; each script counts once (exit 0 pass, 77 skip, else fail). Tests that
+# end; each script counts once (exit 0 pass, else fail: a test that exits 77
+# to skip fails too, since nothing may skip for want of a dependency). Tests that
 # need their own stack (three brokers) start it through tests/integration/lib.sh.
 # The last line is "N passed, N failed, N skipped"; the exit status is 1 if
 # anything failed.
@@ -71,7 +72,9 @@ if [ "$mode" != unit ]; then
 			secs=$(( $(date +%s) - start ))
 			case $rc in
 			0) passed=$((passed + 1)); printf 'ok   %s (%ss)\n' "$name" "$secs" ;;
-			77) skipped=$((skipped + 1)); printf 'skip %s: %s\n' "$name" "$(tail -1 "$logdir/$name.log")" ;;
+			77) # Nothing may skip (STYLE section 9): a test that cannot run fails.
+			   failed=$((failed + 1)); failures+=("$name")
+			   printf 'FAIL %s (asked to skip: %s)\n' "$name" "$(tail -1 "$logdir/$name.log")" ;;
 			*) failed=$((failed + 1)); failures+=("$name")
 			   printf 'FAIL %s (exit %d, %ss; log %s)\n' "$name" "$rc" "$secs" "$logdir/$name.log"
 			   tail -25 "$logdir/$name.log" | sed 's/^/    /' ;;

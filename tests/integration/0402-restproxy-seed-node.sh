@@ -19,10 +19,10 @@ set -euo pipefail
 . "$IT_ROOT/tests/node/restproxy/lib.sh"
 it_require_stack
 nm=$IT_ROOT/.state/node/restproxy/node_modules
-if ! command -v node >/dev/null || [ ! -f "$nm/kafka-rest/package.json" ]; then
-	echo "skip: node or kafka-rest 0.0.5 missing (scripts/install.d/restproxy.sh installs them)"
-	exit 77
-fi
+# A missing dependency fails the run (STYLE section 9: nothing skips).
+command -v node >/dev/null || fail "node is missing (scripts/install-deps.sh installs it)"
+[ -f "$nm/kafka-rest/package.json" ] ||
+	fail "kafka-rest 0.0.5 is missing from $nm (scripts/install.d/restproxy.sh installs it)"
 pids=()
 work=$(mktemp -d)
 cleanup() {

@@ -1,8 +1,8 @@
 # lib.sh: helpers for integration tests (sourced by run-all.sh and by tests).
 #
 # A test is a script tests/integration/NNNN-name.{sh,py,mjs} that exits 0 on
-# success, 77 to skip (with a reason on its last line), anything else to
-# fail. run-all.sh starts one shared stack and exports SLUICE_KAFKA_BROKERS,
+# success, anything else to fail (77, the usual "skip", fails too: a
+# missing dependency must fail the run). run-all.sh starts one shared stack and exports SLUICE_KAFKA_BROKERS,
 # SLUICE_REDIS_URL, SLUICE_BIN (the ASan build, so integration tests run
 # under the sanitizers too) and SLUICE_RELEASE_BIN. A test can be run alone:
 # `tests/integration/lib.sh` notices a missing stack and starts one.

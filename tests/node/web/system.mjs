@@ -185,12 +185,6 @@ export class System {
 	}
 }
 
-/** Exit code conventions of tests/run-all.sh. */
-export function skip(reason) {
-	console.log(reason);
-	process.exit(77);
-}
-
 /** Produce keyed records to the data topic with kcat: [[key, value], ...]. */
 export function produce(sys, records) {
 	return new Promise((resolve, reject) => {
