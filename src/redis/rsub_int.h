@@ -1,5 +1,5 @@
-/* rsub_int.h: internals of redis/rsub shared by its files: the RESP reply
- * parser and the pub/sub connection (rsub_resp.c).
+/* rsub_int.h: internals of redis/rsub shared by its files: the pub/sub
+ * connection (rsub_resp.c; its replies are parsed by redis/resp.h).
  *
  * The pub/sub connection speaks RESP2 itself over a uv_tcp_t instead of
  * going through hiredis: messages are parsed in place from one read buffer
@@ -17,25 +17,6 @@
 
 #include <stdint.h>
 #include <sys/socket.h>
-
-/* One parsed RESP2 reply; arrays keep their first SL_RESP_MAX elements. */
-#define SL_RESP_MAX 3
-typedef struct sl_resp_item {
-	char type;        /* '+', '-', ':', '$' (len < 0: null) */
-	const char *str;  /* into the input buffer */
-	long long len;    /* string length, or the integer */
-} sl_resp_item_t;
-
-typedef struct sl_resp {
-	char type;        /* '*' for an array, else as an item */
-	sl_resp_item_t item;           /* when not an array */
-	sl_resp_item_t el[SL_RESP_MAX];
-	long long n;      /* array length */
-} sl_resp_t;
-
-/* Parse one reply from p[0..len): returns bytes used, 0 when incomplete,
- * -1 on a protocol error (nested arrays are refused: pub/sub never sends them). */
-long sl_rsub__resp_parse(const char *p, size_t len, sl_resp_t *out);
 
 typedef struct sl_psub sl_psub_t;
 

@@ -11,10 +11,12 @@
  * drops, on_state(false) fires, and on_state(true) when it is back, so the
  * owner subscribes its channels again. A PING after 5 s of silence must be
  * answered within the timeout, or the connection is dropped and retried.
+ * Replies are parsed by redis/resp.c.
  * References: Redis protocol spec (RESP2), Redis pub/sub docs.
  * Non-goals: RESP3 push frames, pattern subscriptions, other commands.
  */
 #include "redis/rsub_int.h"
+#include "redis/resp.h"
 
 #include "core/alloc.h"
 #include "core/buf.h"
@@ -62,111 +64,6 @@ typedef struct wreq {
 	sl_psub_t *ps;
 	char *data;
 } wreq_t;
-
-/* ---- RESP2 parsing ---- */
-
-/* Length of the line at p (without CRLF) or -1 when no CRLF within limit. */
-static long line_len(const char *p, size_t len, size_t limit)
-{
-	size_t n = len < limit ? len : limit;
-	const char *nl = memchr(p, '\n', n);
-	if (!nl)
-		return len < limit ? -2 : -1; /* -2: need more */
-	if (nl == p || nl[-1] != '\r')
-		return -1;
-	return (long)(nl - p - 1);
-}
-
-static bool parse_int(const char *s, long n, long long *v)
-{
-	long i = 0;
-	bool neg = false;
-	if (n > 0 && s[0] == '-') {
-		neg = true;
-		i = 1;
-	}
-	if (i == n || n - i > 18)
-		return false; /* no RESP length or count we accept needs more */
-	long long x = 0;
-	for (; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		x = x * 10 + (s[i] - '0');
-	}
-	*v = neg ? -x : x;
-	return true;
-}
-
-/* One non-array item; returns bytes used, 0 incomplete, -1 error. */
-static long parse_item(const char *p, size_t len, sl_resp_item_t *it)
-{
-	if (!len)
-		return 0;
-	long ll = line_len(p, len, p[0] == '+' || p[0] == '-' ? 65536 : 32);
-	if (ll == -2)
-		return 0;
-	if (ll < 1)
-		return -1;
-	it->type = p[0];
-	switch (p[0]) {
-	case '+':
-	case '-':
-		it->str = p + 1;
-		it->len = ll - 1;
-		return ll + 2;
-	case ':':
-		it->str = NULL;
-		return parse_int(p + 1, ll - 1, &it->len) ? ll + 2 : -1;
-	case '$': {
-		long long n;
-		if (!parse_int(p + 1, ll - 1, &n) || n < -1 || n > (long long)MAX_REPLY)
-			return -1;
-		it->len = n;
-		it->str = NULL;
-		if (n < 0)
-			return ll + 2;
-		size_t need = (size_t)ll + 2 + (size_t)n + 2;
-		if (len < need)
-			return 0;
-		if (p[ll + 2 + n] != '\r' || p[ll + 3 + n] != '\n')
-			return -1;
-		it->str = p + ll + 2;
-		return (long)need;
-	}
-	default:
-		return -1;
-	}
-}
-
-long sl_rsub__resp_parse(const char *p, size_t len, sl_resp_t *out)
-{
-	memset(out, 0, sizeof(*out));
-	if (!len)
-		return 0;
-	if (p[0] != '*') {
-		out->type = p[0];
-		return parse_item(p, len, &out->item);
-	}
-	long ll = line_len(p, len, 32);
-	if (ll == -2)
-		return 0;
-	if (ll < 1 || !parse_int(p + 1, ll - 1, &out->n) || out->n < -1 || out->n > 1024)
-		return -1;
-	out->type = '*';
-	size_t pos = (size_t)ll + 2;
-	for (long long i = 0; i < out->n; i++) {
-		sl_resp_item_t it;
-		if (pos < len && p[pos] == '*')
-			return -1;
-		long k = parse_item(p + pos, len - pos, &it);
-		if (k <= 0)
-			return k;
-		if (i < SL_RESP_MAX)
-			out->el[i] = it;
-		pos += (size_t)k;
-	}
-	return (long)pos;
-}
 
 /* ---- the connection ---- */
 
@@ -320,7 +217,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	size_t off = 0;
 	long k = 0;
 	sl_resp_t r;
-	while (ps->state == PS_UP && (k = sl_rsub__resp_parse(ps->rbuf + off, ps->rlen - off, &r)) > 0) {
+	while (ps->state == PS_UP && (k = sl_resp_parse(ps->rbuf + off, ps->rlen - off, &r)) > 0) {
 		off += (size_t)k;
 		dispatch(ps, &r);
 	}
