@@ -83,7 +83,6 @@
 	X(reason, "why, as a word from a fixed set (slow_consumer, redis_unavailable, ...)") \
 	X(records, "a number of records") \
 	X(requests, "a number of requests") \
-	X(retry_ms, "wait before the next attempt, ms") \
 	X(root, "a directory") \
 	X(signal, "signal number") \
 	X(sse, "a number of SSE clients") \

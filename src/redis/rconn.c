@@ -1,365 +1,363 @@
-/* rconn.c: one asynchronous, self-reconnecting Redis connection (see rconn.h).
+/* rconn.c: the life cycle of the one Redis connection (see rconn.h).
  *
- * How it fits: wraps a hiredis redisAsyncContext attached to the caller's
- * libuv loop through hiredis' own libuv adapter, so nothing here ever
- * blocks. Each command gets a small wrapper (callback, argument, time sent)
- * kept on a FIFO list: Redis answers in order, so the head is always the
- * oldest command waiting, and one repeating timer checks it against the
- * reply timeout. Subscriptions (SUBSCRIBE/PSUBSCRIBE) keep their wrapper on a
- * second list because hiredis calls them once per message until the
- * matching unsubscribe reply (or the disconnect) arrives.
- * Connecting: redisAsyncConnect, then AUTH and SELECT (from the URL) and a
- * PING; the connection counts as up once the PING is answered, and only
- * then is the state callback told. Down: every waiting command gets a NULL
- * reply (hiredis does that while freeing the context) and a retry is
- * scheduled with backoff 100 ms doubling to 2 s.
- * References: hiredis 0.14 async.h (callback and subscribe semantics),
- * hiredis adapters/libuv.h.
- * Non-goals: Redis Cluster redirections, RESP3, Sentinel.
+ * An attempt: IDLE -> RESOLVING (the resolver answers, then
+ * uv_getaddrinfo on libuv's thread pool, so a slow DNS never blocks the
+ * loop) -> CONNECTING (uv_tcp_connect) -> HANDSHAKE (AUTH, SELECT, PING
+ * written before anything else; rconn_read.c counts their replies) -> UP.
+ * Any failure goes through sl_rconn__drop: the socket is closed, waiting
+ * commands fail in order, and a retry is due after the backoff; a new
+ * attempt starts only once the old socket and any lookup have finished.
+ * One repeating 100 ms timer enforces every bound (connect, reply, the
+ * pub/sub PING) and starts the retries. Writes: bytes are appended to one
+ * buffer; a write goes out when none is under way, and whatever queued
+ * meanwhile goes in the next, so a loop turn's commands leave in one or
+ * two writes however many there are. gen tells a callback of an older
+ * attempt (a write, a lookup) that it no longer matters.
  */
-#include "redis/rconn.h"
-#include "redis/url.h"
+#include "redis/rconn_int.h"
 
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/log.h"
 
-#include <hiredis/adapters/libuv.h>
-#include <hiredis/async.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 2000
-#define CHECK_EVERY_MS 100
+#define TICK_MS 100
+#define PING_AFTER_MS 5000
 
-typedef struct cmd {
+typedef struct wreq {
+	uv_write_t w;
 	sl_rconn_t *rc;
-	sl_rconn_reply_cb cb;
-	void *arg;
-	int64_t sent_ms;
-	bool sub;
-	struct cmd *prev, *next;
-} cmd_t;
+	uint64_t gen;
+	char *data;
+} wreq_t;
 
-typedef struct cmd_list {
-	cmd_t *head, *tail;
-	size_t n;
-} cmd_list_t;
+static void attempt(sl_rconn_t *rc);
 
-struct sl_rconn {
-	uv_loop_t *loop;
-	char *name;
-	sl_redis_url_t url;
-	redisAsyncContext *ac;
-	bool connected;   /* PING after connect answered */
-	bool closing;
-	int64_t connect_started_ms;
-	uint64_t backoff_ms;
-	int64_t retry_at_ms;   /* 0: no retry scheduled */
-	uint64_t reply_timeout_ms;
-	uint64_t connect_timeout_ms;
-	unsigned failures;     /* consecutive failed attempts, for log folding */
-	uv_timer_t timer;
-	cmd_list_t pending;    /* regular commands in the order sent */
-	cmd_list_t subs;       /* subscriptions, alive until unsubscribed */
-	sl_rconn_state_cb state_cb;
-	void *state_arg;
-	void (*done)(void *arg);
-	void *done_arg;
-};
-
-static void list_push(cmd_list_t *l, cmd_t *c)
+static void maybe_done(sl_rconn_t *rc)
 {
-	c->next = NULL;
-	c->prev = l->tail;
-	if (l->tail)
-		l->tail->next = c;
-	else
-		l->head = c;
-	l->tail = c;
-	l->n++;
+	if (rc->closing && rc->open_handles == 0 && !rc->gai_busy && rc->done) {
+		void (*done)(void *) = rc->done;
+		rc->done = NULL;
+		done(rc->done_arg);
+	}
 }
 
-static void list_unlink(cmd_list_t *l, cmd_t *c)
+static void handle_closed_cb(uv_handle_t *h)
 {
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		l->head = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	else
-		l->tail = c->prev;
-	l->n--;
+	sl_rconn_t *rc = h->data;
+	if (h == (uv_handle_t *)&rc->tcp)
+		rc->tcp_open = false;
+	rc->open_handles--;
+	maybe_done(rc);
 }
 
-static void start_connect(sl_rconn_t *rc);
-
-static void schedule_retry(sl_rconn_t *rc)
+/* ---- dropping ---- */
+static void log_down(sl_rconn_t *rc, bool was_up, const char *ev, const char *why)
 {
-	if (rc->closing)
+	if (rc->closing) {
+		if (was_up)
+			sl_log_info("redis_closed", SL_KV(conn, rc->name), SL_KV(addr, rc->addr));
+	} else if (was_up) {
+		sl_log_warn(ev ? ev : "redis_disconnected", SL_KV(conn, rc->name), SL_KV(addr, rc->addr),
+			    SL_KV(error, why));
+	} else if (rc->failures++ == 0) {
+		sl_log_warn("redis_connect_failed", SL_KV(conn, rc->name), SL_KV(addr, rc->addr), SL_KV(error, why));
+	} else {
+		sl_log_debug("redis_connect_failed", SL_KV(conn, rc->name), SL_KV(addr, rc->addr),
+			     SL_KV(attempt, rc->failures), SL_KV(error, why));
+	}
+}
+
+void sl_rconn__drop(sl_rconn_t *rc, const char *ev, const char *why)
+{
+	if (rc->st == SL_RC_IDLE)
 		return;
-	rc->retry_at_ms = sl_clock_mono_ms() + (int64_t)rc->backoff_ms;
-	rc->backoff_ms = rc->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : rc->backoff_ms * 2;
-}
-
-static void set_down(sl_rconn_t *rc, const char *reason)
-{
-	bool was = rc->connected;
-	rc->connected = false;
-	rc->ac = NULL;
-	if (was && rc->closing) {
-		sl_log_info("redis_closed", SL_KV(conn, rc->name));
-	} else if (was) {
-		sl_log_warn("redis_disconnected", SL_KV(conn, rc->name), SL_KV(addr, rc->url.addr), SL_KV(error, reason));
-	} else if (!rc->closing) {
-		if (rc->failures++ == 0)
-			sl_log_warn("redis_connect_failed", SL_KV(conn, rc->name), SL_KV(addr, rc->url.addr),
-				    SL_KV(error, reason));
-		else
-			sl_log_debug("redis_connect_failed", SL_KV(conn, rc->name), SL_KV(attempt, rc->failures),
-				     SL_KV(error, reason));
+	bool was_up = rc->st == SL_RC_UP;
+	log_down(rc, was_up, ev, why);
+	rc->st = SL_RC_IDLE;
+	rc->gen++;
+	rc->awaiting_resolve = false;
+	if (rc->tcp_open && !uv_is_closing((uv_handle_t *)&rc->tcp))
+		uv_close((uv_handle_t *)&rc->tcp, handle_closed_cb);
+	sl_buf_reset(&rc->out);
+	rc->writing = false; /* a write under way is cancelled with the socket */
+	rc->rlen = 0;
+	if (rc->reader) {
+		redisReaderFree(rc->reader);
+		rc->reader = redisReaderCreate();
 	}
-	/* Subscriptions hiredis replaced (a channel subscribed twice) never get
-	 * their NULL reply; they die with the context. */
-	while (rc->subs.head) {
-		cmd_t *c = rc->subs.head;
-		list_unlink(&rc->subs, c);
-		free(c);
+	rc->ping_out = false;
+	if (!rc->closing) {
+		rc->retry_at_ms = sl_clock_mono_ms() + (int64_t)rc->backoff_ms;
+		rc->backoff_ms = rc->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : rc->backoff_ms * 2;
 	}
-	schedule_retry(rc);
-	if (was && rc->state_cb)
+	sl_rconn__fail_pending(rc);
+	if (was_up && rc->state_cb && !rc->closing)
 		rc->state_cb(rc, false, rc->state_arg);
 }
 
-static void disconnect_cb(const redisAsyncContext *ac, int status)
+void sl_rconn__up(sl_rconn_t *rc)
 {
-	sl_rconn_t *rc = ac->data;
-	if (!rc || rc->ac != ac)
-		return;
-	set_down(rc, status == REDIS_OK ? "closed" : (ac->errstr ? ac->errstr : "error"));
-}
-
-static void hello_cb(redisAsyncContext *ac, void *r, void *privdata)
-{
-	redisReply *reply = r;
-	const char *what = privdata;
-	sl_rconn_t *rc = ac->data;
-	if (!reply || !rc || rc->ac != ac)
-		return; /* the context is going away; disconnect_cb reports it */
-	if (reply->type == REDIS_REPLY_ERROR) {
-		sl_log_error("redis_handshake_failed", SL_KV(conn, rc->name), SL_KV(step, what),
-			     SL_KVN(error, reply->str, reply->len));
-		redisAsyncDisconnect(ac);
-		return;
-	}
-	if (strcmp(what, "PING") != 0)
-		return;
-	rc->connected = true;
+	rc->st = SL_RC_UP;
 	rc->backoff_ms = BACKOFF_MIN_MS;
-	sl_log_info("redis_connected", SL_KV(conn, rc->name), SL_KV(addr, rc->url.addr), SL_KV(db, rc->url.db),
-		    SL_KV(after_failures, rc->failures));
+	rc->last_rx_ms = sl_clock_mono_ms();
+	if (rc->pubsub)
+		sl_log_info("redis_connected", SL_KV(conn, rc->name), SL_KV(addr, rc->addr),
+			    SL_KV(after_failures, rc->failures));
+	else
+		sl_log_info("redis_connected", SL_KV(conn, rc->name), SL_KV(addr, rc->addr), SL_KV(db, rc->url.db),
+			    SL_KV(after_failures, rc->failures));
 	rc->failures = 0;
 	if (rc->state_cb)
 		rc->state_cb(rc, true, rc->state_arg);
 }
 
-static void connect_cb(const redisAsyncContext *cac, int status)
+/* ---- writing ---- */
+static void flush(sl_rconn_t *rc);
+
+static void write_cb(uv_write_t *w, int status)
 {
-	redisAsyncContext *ac = (redisAsyncContext *)cac;
-	sl_rconn_t *rc = ac->data;
-	if (!rc || rc->ac != ac)
-		return;
-	if (status != REDIS_OK) {
-		/* hiredis frees the context itself after this callback. */
-		set_down(rc, ac->errstr ? ac->errstr : "connect failed");
+	wreq_t *wr = sl_container_of(w, wreq_t, w);
+	sl_rconn_t *rc = wr->rc;
+	bool current = wr->gen == rc->gen;
+	free(wr->data);
+	free(wr);
+	if (!current)
+		return; /* a dropped attempt's write, cancelled with its socket */
+	rc->writing = false;
+	if (status < 0) {
+		sl_rconn__drop(rc, NULL, uv_strerror(status));
 		return;
 	}
-	if (rc->url.user[0])
-		redisAsyncCommand(ac, hello_cb, "AUTH", "AUTH %s %s", rc->url.user, rc->url.password);
-	else if (rc->url.password[0])
-		redisAsyncCommand(ac, hello_cb, "AUTH", "AUTH %s", rc->url.password);
-	if (rc->url.db)
-		redisAsyncCommand(ac, hello_cb, "SELECT", "SELECT %d", rc->url.db);
-	redisAsyncCommand(ac, hello_cb, "PING", "PING");
+	flush(rc);
 }
 
-static void start_connect(sl_rconn_t *rc)
+static void flush(sl_rconn_t *rc)
+{
+	if (rc->writing || !rc->out.len || (rc->st != SL_RC_HANDSHAKE && rc->st != SL_RC_UP))
+		return;
+	wreq_t *wr = sl_xmalloc(sizeof(*wr));
+	size_t n;
+	wr->rc = rc;
+	wr->gen = rc->gen;
+	wr->data = sl_buf_steal(&rc->out, &n);
+	uv_buf_t b = uv_buf_init(wr->data, (unsigned)n);
+	if (uv_write(&wr->w, (uv_stream_t *)&rc->tcp, &b, 1, write_cb) < 0) {
+		free(wr->data);
+		free(wr);
+		sl_rconn__drop(rc, NULL, "write failed");
+		return;
+	}
+	rc->writing = true;
+}
+
+void sl_rconn__send(sl_rconn_t *rc, const char *bytes, size_t len)
+{
+	sl_buf_append(&rc->out, bytes, len);
+	flush(rc);
+}
+
+/* ---- reading ---- */
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	(void)suggested;
+	sl_rconn_t *rc = h->data;
+	const size_t chunk = 64 * 1024;
+	if (rc->rcap - rc->rlen < chunk) {
+		size_t cap = rc->rcap ? rc->rcap * 2 : 4 * chunk;
+		while (cap - rc->rlen < chunk)
+			cap *= 2;
+		rc->rbuf = sl_xrealloc(rc->rbuf, cap);
+		rc->rcap = cap;
+	}
+	*buf = uv_buf_init(rc->rbuf + rc->rlen, (unsigned)(rc->rcap - rc->rlen));
+}
+
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	sl_rconn_t *rc = s->data;
+	if (nread < 0) {
+		sl_rconn__drop(rc, NULL, nread == UV_EOF ? "server closed the connection" : uv_strerror((int)nread));
+		return;
+	}
+	if (nread == 0)
+		return;
+	rc->last_rx_ms = sl_clock_mono_ms();
+	rc->ping_out = false;
+	sl_rconn__received(rc, buf->base, (size_t)nread);
+}
+
+/* ---- connecting ---- */
+static void append_cmd(sl_buf_t *b, int argc, const char *const *argv)
+{
+	sl_buf_printf(b, "*%d\r\n", argc);
+	for (int i = 0; i < argc; i++)
+		sl_buf_printf(b, "$%zu\r\n%s\r\n", strlen(argv[i]), argv[i]);
+}
+
+static void handshake(sl_rconn_t *rc)
+{
+	rc->st = SL_RC_HANDSHAKE;
+	rc->hs_left = rc->hs_step = 0;
+	sl_buf_t b = SL_BUF_INIT;
+	if (rc->url.user[0]) {
+		const char *argv[] = {"AUTH", rc->url.user, rc->url.password};
+		append_cmd(&b, 3, argv);
+		rc->hs_names[rc->hs_left++] = "AUTH";
+	} else if (rc->url.password[0]) {
+		const char *argv[] = {"AUTH", rc->url.password};
+		append_cmd(&b, 2, argv);
+		rc->hs_names[rc->hs_left++] = "AUTH";
+	}
+	if (rc->url.db && !rc->pubsub) {
+		char db[16];
+		snprintf(db, sizeof(db), "%d", rc->url.db);
+		const char *argv[] = {"SELECT", db};
+		append_cmd(&b, 2, argv);
+		rc->hs_names[rc->hs_left++] = "SELECT";
+	}
+	const char *ping[] = {"PING"};
+	append_cmd(&b, 1, ping);
+	rc->hs_names[rc->hs_left++] = "PING";
+	sl_rconn__send(rc, b.data, b.len);
+	sl_buf_free(&b);
+}
+
+static void connect_cb(uv_connect_t *req, int status)
+{
+	sl_rconn_t *rc = req->data;
+	if (rc->st != SL_RC_CONNECTING)
+		return; /* dropped meanwhile (timed out, closing) */
+	if (status < 0) {
+		sl_rconn__drop(rc, NULL, uv_strerror(status));
+		return;
+	}
+	uv_tcp_nodelay(&rc->tcp, 1);
+	uv_tcp_keepalive(&rc->tcp, 1, 30);
+	uv_read_start((uv_stream_t *)&rc->tcp, alloc_cb, read_cb);
+	handshake(rc);
+}
+
+static void tcp_connect(sl_rconn_t *rc, const struct sockaddr *sa)
+{
+	uv_tcp_init(rc->loop, &rc->tcp);
+	rc->tcp.data = rc;
+	rc->tcp_open = true;
+	rc->open_handles++;
+	rc->creq.data = rc;
+	rc->st = SL_RC_CONNECTING;
+	int e = uv_tcp_connect(&rc->creq, &rc->tcp, sa, connect_cb);
+	if (e < 0)
+		sl_rconn__drop(rc, NULL, uv_strerror(e));
+}
+
+static void gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+	sl_rconn_t *rc = req->data;
+	rc->gai_busy = false;
+	if (rc->closing || rc->gai_gen != rc->gen || rc->st != SL_RC_RESOLVING) {
+		uv_freeaddrinfo(res);
+		maybe_done(rc);
+		return;
+	}
+	if (status < 0 || !res) {
+		uv_freeaddrinfo(res);
+		char why[160];
+		snprintf(why, sizeof(why), "cannot resolve: %s", uv_strerror(status));
+		sl_rconn__drop(rc, NULL, why);
+		return;
+	}
+	tcp_connect(rc, res->ai_addr);
+	uv_freeaddrinfo(res);
+}
+
+void sl_rconn_resolved(sl_rconn_t *rc, const char *host, int port)
+{
+	if (!rc->awaiting_resolve)
+		return; /* a late answer to an attempt that ended */
+	rc->awaiting_resolve = false;
+	if (!host || !host[0] || port < 1 || port > 65535) {
+		sl_rconn__drop(rc, NULL, "no address from the resolver");
+		return;
+	}
+	snprintf(rc->addr, sizeof(rc->addr), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+	/* An address needs no lookup (and no thread-pool slot, which Kafka's
+	 * blocking calls may be holding). */
+	struct sockaddr_storage ss;
+	if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) == 0 ||
+	    uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) == 0) {
+		tcp_connect(rc, (const struct sockaddr *)&ss);
+		return;
+	}
+	char portstr[16];
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+	rc->gai.data = rc;
+	rc->gai_gen = rc->gen;
+	int e = uv_getaddrinfo(rc->loop, &rc->gai, gai_cb, host, portstr, &hints);
+	if (e < 0) {
+		sl_rconn__drop(rc, NULL, uv_strerror(e));
+		return;
+	}
+	rc->gai_busy = true;
+}
+
+static void url_resolver(sl_rconn_t *rc, void *arg)
+{
+	(void)arg;
+	sl_rconn_resolved(rc, rc->url.host, rc->url.port);
+}
+
+static void attempt(sl_rconn_t *rc)
 {
 	rc->retry_at_ms = 0;
-	redisAsyncContext *ac = redisAsyncConnect(rc->url.host, rc->url.port);
-	if (!ac) {
-		set_down(rc, "out of memory");
-		return;
-	}
-	if (ac->err) {
-		char reason[128];
-		snprintf(reason, sizeof(reason), "%s", ac->errstr);
-		redisAsyncFree(ac);
-		set_down(rc, reason);
-		return;
-	}
-	ac->data = rc;
-	if (redisLibuvAttach(ac, rc->loop) != REDIS_OK) {
-		redisAsyncFree(ac);
-		set_down(rc, "cannot attach to the loop");
-		return;
-	}
-	rc->ac = ac;
-	rc->connect_started_ms = sl_clock_mono_ms();
-	redisAsyncSetConnectCallback(ac, connect_cb);
-	redisAsyncSetDisconnectCallback(ac, disconnect_cb);
+	rc->st = SL_RC_RESOLVING;
+	rc->attempt_ms = sl_clock_mono_ms();
+	rc->awaiting_resolve = true;
+	rc->resolve(rc, rc->resolve_arg);
 }
 
-/* Drop the connection now: waiting commands get NULL, a retry follows. */
-static void drop(sl_rconn_t *rc, const char *reason)
-{
-	redisAsyncContext *ac = rc->ac;
-	if (!ac)
-		return;
-	/* Detach first so the disconnect callback does not report twice;
-	 * waiting commands still get their NULL reply through reply_cb. */
-	rc->ac = NULL;
-	ac->data = NULL;
-	redisAsyncFree(ac);
-	set_down(rc, reason);
-}
-
-static void timer_cb(uv_timer_t *t)
+/* ---- the tick ---- */
+static void tick_cb(uv_timer_t *t)
 {
 	sl_rconn_t *rc = t->data;
 	int64_t now = sl_clock_mono_ms();
-	if (rc->ac && !rc->connected && now - rc->connect_started_ms > (int64_t)rc->connect_timeout_ms) {
-		drop(rc, "connect timed out");
+	if (rc->st != SL_RC_IDLE && rc->st != SL_RC_UP && now - rc->attempt_ms > (int64_t)rc->connect_timeout_ms) {
+		sl_rconn__drop(rc, NULL, "connect timed out");
 		return;
 	}
-	if (rc->ac && rc->pending.head && now - rc->pending.head->sent_ms > (int64_t)rc->reply_timeout_ms) {
-		sl_log_warn("redis_reply_timeout", SL_KV(conn, rc->name), SL_KV(waiting, rc->pending.n),
+	if (rc->st == SL_RC_UP && rc->head && now - rc->head->sent_ms > (int64_t)rc->reply_timeout_ms) {
+		sl_log_warn("redis_timeout", SL_KV(conn, rc->name), SL_KV(addr, rc->addr), SL_KV(waiting, rc->npending),
 			    SL_KV(timeout_ms, rc->reply_timeout_ms));
-		drop(rc, "reply timed out");
+		sl_rconn__drop(rc, "redis_disconnected", "reply timed out");
 		return;
 	}
-	if (!rc->ac && rc->retry_at_ms && now >= rc->retry_at_ms)
-		start_connect(rc);
-}
-
-static void reply_cb(redisAsyncContext *ac, void *r, void *privdata)
-{
-	(void)ac;
-	cmd_t *c = privdata;
-	sl_rconn_t *rc = c->rc;
-	redisReply *reply = r;
-	if (!c->sub) {
-		list_unlink(&rc->pending, c);
-		if (c->cb)
-			c->cb(rc, reply, c->arg);
-		free(c);
-		return;
+	if (rc->st == SL_RC_UP && rc->pubsub) {
+		if (rc->ping_out && now - rc->ping_sent_ms >= (int64_t)rc->reply_timeout_ms) {
+			sl_log_warn("redis_timeout", SL_KV(conn, rc->name), SL_KV(addr, rc->addr),
+				    SL_KV(timeout_ms, rc->reply_timeout_ms));
+			sl_rconn__drop(rc, "redis_disconnected", "no answer to PING");
+			return;
+		}
+		if (!rc->ping_out && now - rc->last_rx_ms >= PING_AFTER_MS) {
+			rc->ping_out = true;
+			rc->ping_sent_ms = now;
+			sl_rconn__send(rc, "*1\r\n$4\r\nPING\r\n", 14);
+		}
 	}
-	/* A subscription: called per message; ends with its unsubscribe reply
-	 * or with NULL when the connection goes. */
-	bool last = !reply;
-	if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
-	    reply->element[0]->type == REDIS_REPLY_STRING) {
-		const char *kind = reply->element[0]->str;
-		if (!strcasecmp(kind, "unsubscribe") || !strcasecmp(kind, "punsubscribe"))
-			last = true;
-	}
-	if (c->cb)
-		c->cb(rc, reply, c->arg);
-	if (last) {
-		list_unlink(&rc->subs, c);
-		free(c);
-	}
+	if (rc->st == SL_RC_IDLE && rc->retry_at_ms && now >= rc->retry_at_ms && !rc->tcp_open && !rc->gai_busy)
+		attempt(rc);
 }
 
-static bool is_cmd(const char *name, size_t len, const char *lit)
-{
-	return strlen(lit) == len && !strncasecmp(name, lit, len);
-}
-
-/* Send one formatted command (RESP bytes) whose first argument is name. */
-static int send_formatted(sl_rconn_t *rc, sl_rconn_reply_cb cb, void *arg, const char *name, size_t namelen,
-			  const char *bytes, size_t len)
-{
-	if (!rc->ac || !rc->connected || rc->closing)
-		return SL_EUNAVAIL;
-	if (is_cmd(name, namelen, "unsubscribe") || is_cmd(name, namelen, "punsubscribe")) {
-		/* hiredis gives (P)UNSUBSCRIBE no callback of its own: the reply
-		 * goes to the subscription's callback, which then ends. */
-		return redisAsyncFormattedCommand(rc->ac, NULL, NULL, bytes, len) == REDIS_OK ? 0 : SL_EUNAVAIL;
-	}
-	cmd_t *c = sl_xcalloc(1, sizeof(*c));
-	c->rc = rc;
-	c->cb = cb;
-	c->arg = arg;
-	c->sent_ms = sl_clock_mono_ms();
-	c->sub = is_cmd(name, namelen, "subscribe") || is_cmd(name, namelen, "psubscribe");
-	list_push(c->sub ? &rc->subs : &rc->pending, c);
-	if (redisAsyncFormattedCommand(rc->ac, reply_cb, c, bytes, len) != REDIS_OK) {
-		list_unlink(c->sub ? &rc->subs : &rc->pending, c);
-		free(c);
-		return SL_EUNAVAIL;
-	}
-	return 0;
-}
-
-/* The first argument of a RESP multi-bulk: "*N\r\n$L\r\nNAME\r\n". */
-static void first_arg(const char *bytes, size_t len, const char **name, size_t *namelen)
-{
-	*name = "";
-	*namelen = 0;
-	const char *p = memchr(bytes, '$', len);
-	if (!p)
-		return;
-	long n = strtol(p + 1, NULL, 10);
-	const char *crlf = strstr(p, "\r\n");
-	if (!crlf || n < 0 || (size_t)(crlf + 2 - bytes) + (size_t)n > len)
-		return;
-	*name = crlf + 2;
-	*namelen = (size_t)n;
-}
-
-int sl_rconn_command(sl_rconn_t *rc, sl_rconn_reply_cb cb, void *arg, const char *fmt, ...)
-{
-	if (!rc->ac || !rc->connected || rc->closing)
-		return SL_EUNAVAIL;
-	va_list ap;
-	va_start(ap, fmt);
-	char *bytes = NULL;
-	int len = redisvFormatCommand(&bytes, fmt, ap);
-	va_end(ap);
-	if (len < 0)
-		return SL_EINVAL;
-	const char *name;
-	size_t namelen;
-	first_arg(bytes, (size_t)len, &name, &namelen);
-	int rv = send_formatted(rc, cb, arg, name, namelen, bytes, (size_t)len);
-	free(bytes);
-	return rv;
-}
-
-int sl_rconn_commandargv(sl_rconn_t *rc, sl_rconn_reply_cb cb, void *arg, int argc, const char **argv,
-			 const size_t *argvlen)
-{
-	if (!rc->ac || !rc->connected || rc->closing)
-		return SL_EUNAVAIL;
-	if (argc < 1)
-		return SL_EINVAL;
-	char *bytes = NULL;
-	int len = redisFormatCommandArgv(&bytes, argc, argv, argvlen);
-	if (len < 0)
-		return SL_EINVAL;
-	size_t namelen = argvlen ? argvlen[0] : strlen(argv[0]);
-	int rv = send_formatted(rc, cb, arg, argv[0], namelen, bytes, (size_t)len);
-	free(bytes);
-	return rv;
-}
-
-sl_rconn_t *sl_rconn_new(uv_loop_t *loop, const char *url, const char *name, sl_err_t *err)
+/* ---- the API ---- */
+sl_rconn_t *sl_rconn_open(uv_loop_t *loop, const char *url, const sl_rconn_opts_t *o, sl_err_t *err)
 {
 	sl_rconn_t *rc = sl_xcalloc(1, sizeof(*rc));
 	if (sl_redis_url_parse(url, &rc->url, err) < 0) {
@@ -367,15 +365,41 @@ sl_rconn_t *sl_rconn_new(uv_loop_t *loop, const char *url, const char *name, sl_
 		return NULL;
 	}
 	rc->loop = loop;
-	rc->name = sl_xstrdup(name ? name : "redis");
+	rc->name = sl_xstrdup(o->name ? o->name : "redis");
+	snprintf(rc->addr, sizeof(rc->addr), "%s", rc->url.addr);
+	rc->pubsub = o->sub != NULL;
+	if (o->sub)
+		rc->sub = *o->sub;
+	rc->sub_arg = o->sub_arg;
+	rc->resolve = o->resolve ? o->resolve : url_resolver;
+	rc->resolve_arg = o->resolve_arg;
+	rc->connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms : 3000;
+	rc->reply_timeout_ms = o->reply_timeout_ms ? o->reply_timeout_ms : 5000;
 	rc->backoff_ms = BACKOFF_MIN_MS;
-	rc->reply_timeout_ms = 5000;
-	rc->connect_timeout_ms = 3000;
+	if (!rc->pubsub)
+		rc->reader = redisReaderCreate();
 	uv_timer_init(loop, &rc->timer);
 	rc->timer.data = rc;
-	uv_timer_start(&rc->timer, timer_cb, CHECK_EVERY_MS, CHECK_EVERY_MS);
-	start_connect(rc);
+	rc->open_handles = 1;
+	uv_timer_start(&rc->timer, tick_cb, TICK_MS, TICK_MS);
+	attempt(rc);
 	return rc;
+}
+
+sl_rconn_t *sl_rconn_new(uv_loop_t *loop, const char *url, const char *name, sl_err_t *err)
+{
+	sl_rconn_opts_t o = {.name = name};
+	return sl_rconn_open(loop, url, &o, err);
+}
+
+const char *sl_rconn_url_host(const sl_rconn_t *rc)
+{
+	return rc->url.host;
+}
+
+int sl_rconn_url_port(const sl_rconn_t *rc)
+{
+	return rc->url.port;
 }
 
 void sl_rconn_set_timeouts(sl_rconn_t *rc, uint64_t reply_ms, uint64_t connect_ms)
@@ -394,19 +418,84 @@ void sl_rconn_on_state(sl_rconn_t *rc, sl_rconn_state_cb cb, void *arg)
 
 bool sl_rconn_connected(const sl_rconn_t *rc)
 {
-	return rc->connected && !rc->closing;
+	return rc->st == SL_RC_UP && !rc->closing;
 }
 
 size_t sl_rconn_pending(const sl_rconn_t *rc)
 {
-	return rc->pending.n;
+	return rc->npending;
 }
 
-static void timer_close_cb(uv_handle_t *h)
+/* Queue formatted bytes with their callback. */
+static int enqueue(sl_rconn_t *rc, sl_rconn_reply_cb cb, void *arg, const char *bytes, size_t len)
 {
-	sl_rconn_t *rc = h->data;
-	if (rc->done)
-		rc->done(rc->done_arg);
+	sl_rconn__cmd_t *c = sl_xmalloc(sizeof(*c));
+	c->next = NULL;
+	c->cb = cb;
+	c->arg = arg;
+	c->sent_ms = sl_clock_mono_ms();
+	if (rc->tail)
+		rc->tail->next = c;
+	else
+		rc->head = c;
+	rc->tail = c;
+	rc->npending++;
+	sl_rconn__send(rc, bytes, len);
+	return 0;
+}
+
+int sl_rconn_command(sl_rconn_t *rc, sl_rconn_reply_cb cb, void *arg, const char *fmt, ...)
+{
+	if (rc->pubsub || !sl_rconn_connected(rc))
+		return SL_EUNAVAIL;
+	va_list ap;
+	va_start(ap, fmt);
+	char *bytes = NULL;
+	int len = redisvFormatCommand(&bytes, fmt, ap);
+	va_end(ap);
+	if (len < 0)
+		return SL_EINVAL;
+	int rv = enqueue(rc, cb, arg, bytes, (size_t)len);
+	free(bytes);
+	return rv;
+}
+
+int sl_rconn_commandargv(sl_rconn_t *rc, sl_rconn_reply_cb cb, void *arg, int argc, const char **argv,
+			 const size_t *argvlen)
+{
+	if (rc->pubsub || !sl_rconn_connected(rc))
+		return SL_EUNAVAIL;
+	if (argc < 1)
+		return SL_EINVAL;
+	char *bytes = NULL;
+	int len = redisFormatCommandArgv(&bytes, argc, argv, argvlen);
+	if (len < 0)
+		return SL_EINVAL;
+	int rv = enqueue(rc, cb, arg, bytes, (size_t)len);
+	free(bytes);
+	return rv;
+}
+
+static int sub_send(sl_rconn_t *rc, const char *verb, const char *channel, size_t len)
+{
+	if (!rc->pubsub || !sl_rconn_connected(rc))
+		return SL_EUNAVAIL;
+	char head[64];
+	int n = snprintf(head, sizeof(head), "*2\r\n$%zu\r\n%s\r\n$%zu\r\n", strlen(verb), verb, len);
+	sl_buf_append(&rc->out, head, (size_t)n);
+	sl_buf_append(&rc->out, channel, len);
+	sl_rconn__send(rc, "\r\n", 2);
+	return 0;
+}
+
+int sl_rconn_subscribe(sl_rconn_t *rc, const char *channel, size_t len)
+{
+	return sub_send(rc, "SUBSCRIBE", channel, len);
+}
+
+int sl_rconn_unsubscribe(sl_rconn_t *rc, const char *channel, size_t len)
+{
+	return sub_send(rc, "UNSUBSCRIBE", channel, len);
 }
 
 void sl_rconn_close(sl_rconn_t *rc, void (*done)(void *arg), void *arg)
@@ -417,15 +506,20 @@ void sl_rconn_close(sl_rconn_t *rc, void (*done)(void *arg), void *arg)
 	rc->done = done;
 	rc->done_arg = arg;
 	rc->state_cb = NULL;
-	if (rc->ac)
-		drop(rc, "closing");
-	uv_close((uv_handle_t *)&rc->timer, timer_close_cb);
+	sl_rconn__drop(rc, NULL, "closing");
+	if (rc->gai_busy)
+		uv_cancel((uv_req_t *)&rc->gai); /* its callback still comes */
+	uv_close((uv_handle_t *)&rc->timer, handle_closed_cb);
 }
 
 void sl_rconn_free(sl_rconn_t *rc)
 {
 	if (!rc)
 		return;
+	if (rc->reader)
+		redisReaderFree(rc->reader);
+	sl_buf_free(&rc->out);
+	free(rc->rbuf);
 	free(rc->name);
 	free(rc);
 }

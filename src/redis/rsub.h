@@ -1,28 +1,20 @@
 /* rsub.h: the publisher's Redis side: one pub/sub connection carrying every
- * channel subscription of the process, plus one command connection for the
+ * channel subscription of a loop, plus one command connection for the
  * channel lookups (EXISTS of the record, SMEMBERS of its markets), both
- * reconnecting by themselves.
+ * redis/rconn.h connections, reconnecting by themselves.
  *
- * How it fits: the publisher keeps the table of its channels and their
- * clients; this module only speaks Redis. Each Redis channel is subscribed
- * once per process however many clients share it (SPEC: one subscription per
- * channel per publisher). Messages arrive in Redis order through on_message,
- * a borrowed view valid for the call only. When the pub/sub connection drops
- * (Redis restarted, network), on_state(false) fires; the module reconnects
- * with backoff (100 ms doubling to 2 s) and fires on_state(true), and the
- * publisher subscribes its channels again. Lookups time out (the command
- * connection is then dropped and retried), so a hung Redis cannot hold a
- * client's handshake forever.
- * Why not redis/rconn.h or hiredis for pub/sub: a connection in subscribe
- * mode has different reply semantics (pushed messages, no request/reply
- * pairing, no per-command timeout); hiredis 0.14 keeps per-channel callback
- * state that gets out of step when many channels are unsubscribed and
- * subscribed again around a reconnect (channels then wait forever for a
- * confirmation it drops), and it allocates several objects per message. So
- * the pub/sub connection speaks RESP2 itself (rsub_resp.c): zero-copy
- * messages, big reads, a PING to detect a hung Redis. The lookup connection
- * is hiredis through its libuv adapter. Nothing blocks the loop.
- * URL: redis://[:password@]host:port[/db] (AUTH on both, SELECT on commands).
+ * How it fits: each publisher loop keeps the table of its channels and
+ * their clients (publisher_route.h); this module only speaks Redis. Each
+ * Redis channel is subscribed once per loop however many clients share it.
+ * Messages arrive in Redis order through on_message, a borrowed view into
+ * the read buffer valid for the call only (no allocation per message).
+ * When the pub/sub connection drops (Redis restarted, network, a PING not
+ * answered in time), on_state(false) fires; it reconnects with backoff
+ * (100 ms doubling to 2 s) and fires on_state(true), and the publisher
+ * subscribes its channels again. Lookups, connects and the pub/sub PING
+ * are bounded by timeout_ms, so a hung Redis cannot hold a client's
+ * handshake forever. URL: redis/url.h (AUTH on both, SELECT on commands).
+ * Thread: one loop; each loop has its own.
  * Non-goals: Redis Cluster sharded pub/sub (SPEC "later"), RESP3 push.
  */
 #ifndef SL_REDIS_RSUB_H

@@ -1,10 +1,12 @@
 /* test_rconn.c: src/redis/rconn.c against a real redis-server.
  *
  * Each test starts its own redis-server on a free port (no persistence) and
- * drives an sl_rconn_t on a private libuv loop: commands and replies,
- * pipelining order, subscribe/unsubscribe, a reply timeout (the server is
- * frozen with SIGSTOP), a Redis restart (reconnect + state callback), and a
- * bad URL. Every test closes its connection and asserts uv_loop_close()==0,
+ * drives sl_rconn_t connections on a private libuv loop: commands and
+ * replies, pipelining order, pub/sub mode (subscribe, a binary message,
+ * unsubscribe, the keep-alive PING of a frozen server), a reply timeout
+ * (the server is frozen with SIGSTOP), a Redis restart (reconnect + state
+ * callback), the resolver asked before every attempt, an ACL user, and bad
+ * URLs. Every test closes its connection and asserts uv_loop_close()==0,
  * and runs under ASan/LSan, so a wrapper left behind fails the suite.
  * Without redis-server installed, every test fails (setup refuses).
  */
@@ -219,61 +221,160 @@ static void test_pipeline_order(void **state)
 	close_conn(f, rc);
 }
 
-/* ---- pub/sub ---- */
-typedef struct sub {
-	int confirms, messages, unsubs, nulls;
-	char msg[64];
-} sub_t;
-
-static void sub_cb(sl_rconn_t *rc, redisReply *reply, void *arg)
+static void get_cb(sl_rconn_t *rc, redisReply *reply, void *arg)
 {
 	(void)rc;
+	order_t *o = arg;
+	o->done = true;
+	snprintf(o->last, sizeof(o->last), "%s", reply && reply->type == REDIS_REPLY_STRING ? reply->str : "?");
+}
+
+/* ---- pub/sub mode ---- */
+typedef struct sub {
+	int confirms, messages, unsubs;
+	char msg[64];
+	char chan[64];
+} sub_t;
+
+static void on_message(void *arg, const char *ch, size_t chlen, const char *p, size_t len)
+{
 	sub_t *s = arg;
-	if (!reply) {
-		s->nulls++;
-		return;
-	}
-	assert_int_equal(reply->type, REDIS_REPLY_ARRAY);
-	const char *kind = reply->element[0]->str;
-	if (!strcmp(kind, "subscribe"))
-		s->confirms++;
-	else if (!strcmp(kind, "unsubscribe"))
-		s->unsubs++;
-	else if (!strcmp(kind, "message")) {
-		s->messages++;
-		snprintf(s->msg, sizeof(s->msg), "%s", reply->element[2]->str);
-	}
+	s->messages++;
+	snprintf(s->chan, sizeof(s->chan), "%.*s", (int)chlen, ch);
+	snprintf(s->msg, sizeof(s->msg), "%.*s", (int)len, p);
+}
+
+static void on_subscribed(void *arg, const char *ch, size_t chlen)
+{
+	(void)ch, (void)chlen;
+	((sub_t *)arg)->confirms++;
+}
+
+static void on_unsubscribed(void *arg, const char *ch, size_t chlen)
+{
+	(void)ch, (void)chlen;
+	((sub_t *)arg)->unsubs++;
+}
+
+static const sl_rconn_sub_cbs_t sub_cbs = {on_message, on_subscribed, on_unsubscribed};
+
+static sl_rconn_t *open_sub(fixture_t *f, sub_t *s, uint64_t timeout_ms)
+{
+	sl_err_t err = {0};
+	sl_rconn_opts_t o = {.name = "pubsub", .sub = &sub_cbs, .sub_arg = s, .reply_timeout_ms = timeout_ms,
+			     .connect_timeout_ms = timeout_ms};
+	sl_rconn_t *rc = sl_rconn_open(&f->loop, f->url, &o, &err);
+	assert_non_null(rc);
+	sl_rconn_on_state(rc, state_cb, f);
+	int before = f->ups;
+	run_until_ups(f, before + 1, 5000);
+	assert_true(sl_rconn_connected(rc));
+	return rc;
+}
+
+static void run_until_int(fixture_t *f, const int *v, int want, int64_t ms)
+{
+	int64_t deadline = sl_clock_mono_ms() + ms;
+	while (*v < want && sl_clock_mono_ms() < deadline)
+		uv_run(&f->loop, UV_RUN_ONCE);
 }
 
 static void test_subscribe(void **state)
 {
 	fixture_t *f = *state;
-	sl_rconn_t *sub = open_conn(f);
-	sl_rconn_t *pub = open_conn(f);
 	sub_t s = {0};
-	assert_int_equal(sl_rconn_command(sub, sub_cb, &s, "SUBSCRIBE %s", "chan"), 0);
-	int64_t deadline = sl_clock_mono_ms() + 5000;
-	while (s.confirms < 1 && sl_clock_mono_ms() < deadline)
-		uv_run(&f->loop, UV_RUN_ONCE);
+	sl_rconn_t *sub = open_sub(f, &s, 2000);
+	sl_rconn_t *pub = open_conn(f);
+	/* The modes do not mix: no commands on pub/sub, no SUBSCRIBE on commands. */
+	assert_int_equal(sl_rconn_command(sub, ignore_cb, NULL, "PING"), SL_EUNAVAIL);
+	assert_int_equal(sl_rconn_subscribe(pub, "chan", 4), SL_EUNAVAIL);
+	assert_int_equal(sl_rconn_subscribe(sub, "chan", 4), 0);
+	run_until_int(f, &s.confirms, 1, 5000);
 	assert_int_equal(s.confirms, 1);
-	assert_int_equal(sl_rconn_command(pub, ignore_cb, NULL, "PUBLISH %s %b", "chan", "hello", (size_t)5), 0);
-	while (s.messages < 1 && sl_clock_mono_ms() < deadline)
-		uv_run(&f->loop, UV_RUN_ONCE);
-	assert_string_equal(s.msg, "hello");
-	assert_int_equal(sl_rconn_command(sub, ignore_cb, NULL, "UNSUBSCRIBE %s", "chan"), 0);
-	while (s.unsubs < 1 && sl_clock_mono_ms() < deadline)
-		uv_run(&f->loop, UV_RUN_ONCE);
+	/* Binary payload with CR LF inside, delivered whole. */
+	assert_int_equal(sl_rconn_command(pub, ignore_cb, NULL, "PUBLISH %s %b", "chan", "he\r\nlo", (size_t)6), 0);
+	run_until_int(f, &s.messages, 1, 5000);
+	assert_string_equal(s.chan, "chan");
+	assert_string_equal(s.msg, "he\r\nlo");
+	assert_int_equal(sl_rconn_unsubscribe(sub, "chan", 4), 0);
+	run_until_int(f, &s.unsubs, 1, 5000);
 	assert_int_equal(s.unsubs, 1);
-	/* A second subscription is cut by the close: it hears NULL once. */
-	assert_int_equal(sl_rconn_command(sub, sub_cb, &s, "SUBSCRIBE %s", "other"), 0);
-	while (s.confirms < 2 && sl_clock_mono_ms() < deadline)
-		uv_run(&f->loop, UV_RUN_ONCE);
+	/* Unsubscribed: nothing more arrives (a PING proves the order). */
+	assert_int_equal(sl_rconn_command(pub, ignore_cb, NULL, "PUBLISH %s %s", "chan", "late"), 0);
+	order_t o = {0};
+	assert_int_equal(sl_rconn_command(pub, get_cb, &o, "PING"), 0);
+	run_until(f, &o.done, 3000);
+	assert_int_equal(s.messages, 1);
 	f->closed = false;
 	sl_rconn_close(pub, closed_cb, f);
 	run_until(f, &f->closed, 5000);
 	sl_rconn_free(pub);
 	close_conn(f, sub);
-	assert_int_equal(s.nulls, 1);
+}
+
+/* A frozen Redis stops answering the keep-alive PING: the pub/sub
+ * connection drops within its bound and comes back once Redis does. */
+static void test_subscribe_ping_timeout(void **state)
+{
+	fixture_t *f = *state;
+	sub_t s = {0};
+	sl_rconn_t *sub = open_sub(f, &s, 400);
+	assert_int_equal(sl_rconn_subscribe(sub, "chan", 4), 0);
+	run_until_int(f, &s.confirms, 1, 5000);
+	kill(f->pid, SIGSTOP);
+	/* PING after 5 s of silence, then 400 ms for its answer. */
+	int64_t t0 = sl_clock_mono_ms();
+	run_until_int(f, &f->downs, 1, 9000);
+	assert_int_equal(f->downs, 1);
+	assert_true(sl_clock_mono_ms() - t0 < 7000);
+	kill(f->pid, SIGCONT);
+	int ups = f->ups;
+	run_until_ups(f, ups + 1, 5000);
+	assert_true(sl_rconn_connected(sub));
+	close_conn(f, sub);
+}
+
+/* ---- the resolver: asked before every attempt ---- */
+typedef struct resolver {
+	fixture_t *f;
+	int asked;
+	bool wrong_first;
+} resolver_t;
+
+static void resolve_cb(sl_rconn_t *rc, void *arg)
+{
+	resolver_t *r = arg;
+	r->asked++;
+	/* The first answer points at a port nobody listens on (what a
+	 * Sentinel would say just before a failover), later ones at Redis. */
+	if (r->wrong_first && r->asked == 1)
+		sl_rconn_resolved(rc, "127.0.0.1", pick_port());
+	else if (r->asked == 2)
+		sl_rconn_resolved(rc, NULL, 0); /* "do not know yet" */
+	else
+		sl_rconn_resolved(rc, "127.0.0.1", r->f->port);
+}
+
+static void test_resolver(void **state)
+{
+	fixture_t *f = *state;
+	resolver_t r = {f, 0, true};
+	sl_err_t err = {0};
+	/* The URL's address is never used: the resolver says where Redis is. */
+	sl_rconn_opts_t o = {.name = "resolved", .resolve = resolve_cb, .resolve_arg = &r};
+	sl_rconn_t *rc = sl_rconn_open(&f->loop, "redis://unused.invalid:1/0", &o, &err);
+	assert_non_null(rc);
+	assert_string_equal(sl_rconn_url_host(rc), "unused.invalid");
+	assert_int_equal(sl_rconn_url_port(rc), 1);
+	sl_rconn_on_state(rc, state_cb, f);
+	run_until_ups(f, 1, 5000);
+	assert_true(sl_rconn_connected(rc));
+	assert_int_equal(r.asked, 3);
+	order_t o2 = {0};
+	assert_int_equal(sl_rconn_command(rc, get_cb, &o2, "ECHO %s", "here"), 0);
+	run_until(f, &o2.done, 3000);
+	assert_string_equal(o2.last, "here");
+	close_conn(f, rc);
 }
 
 /* ---- reply timeout: Redis frozen ---- */
@@ -316,14 +417,6 @@ static void test_reply_timeout(void **state)
 }
 
 /* ---- Redis restart: reconnect and report ---- */
-static void get_cb(sl_rconn_t *rc, redisReply *reply, void *arg)
-{
-	(void)rc;
-	order_t *o = arg;
-	o->done = true;
-	snprintf(o->last, sizeof(o->last), "%s", reply && reply->type == REDIS_REPLY_STRING ? reply->str : "?");
-}
-
 static void test_restart(void **state)
 {
 	fixture_t *f = *state;
@@ -397,6 +490,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_pipeline_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_subscribe, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_subscribe_ping_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resolver, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acl_user, setup, teardown),
