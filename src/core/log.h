@@ -67,6 +67,7 @@
 	X(instances, "a number of REST proxy consumer instances") \
 	X(join_state, "consumer group join state, from librdkafka") \
 	X(level, "syslog level of a line librdkafka logged") \
+	X(limit, "a limit in effect: open files, connections (fd_limit_raised: the new one; count: the old)") \
 	X(live_frames, "frames still allocated at shutdown (0 when clean)") \
 	X(loop, "index of an event loop") \
 	X(loop_close, "result of uv_loop_close (0: every handle was closed)") \
@@ -89,6 +90,7 @@
 	X(status, "HTTP status") \
 	X(step, "the step of a handshake that failed (AUTH, SELECT, PING)") \
 	X(stop, "whether a stop was asked") \
+	X(suppressed, "lines of the same event folded into this one (at most one a second)") \
 	X(text, "a line librdkafka logged") \
 	X(timeout_ms, "a bound that ran out, ms") \
 	X(topic, "Kafka topic") \

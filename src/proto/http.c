@@ -1,103 +1,50 @@
-/* http.c: the HTTP/1.1 server of http.h.
+/* http.c: the HTTP/1.1 server of http.h: listening, connections, answers.
  *
+ * How it fits: roles create one server per loop (http_util.c builds it from
+ * the settings). Below it, http_msg.c parses (it moves a connection's phase
+ * as a request arrives) and http_iplimit.c counts connections per address.
  * Each connection owns an input buffer; http-parser runs over it and pauses
  * at the end of each request, so a request is handled and answered before
- * the next pipelined one is parsed. A response is one buffer (head + body)
- * and one uv_write. The server counts connections and, when closing, waits
- * for every handle's close callback before calling done.
+ * the next pipelined one is parsed. Processing is one loop per connection:
+ * an answer given inside the handler only marks the request answered and
+ * the loop takes the next one; an answer given later (a long poll) starts
+ * the loop again. So a burst of 50,000 pipelined requests is 50,000 turns of
+ * a loop, not 50,000 nested calls.
+ * What a client may cost is bounded: its input (a request head, a body, and
+ * while a request waits for its answer, what follows it), its queued
+ * output (past max_queued_out the connection is neither read nor parsed
+ * until the client has read half of it), and its time: one timer per
+ * connection holds the deadline of its phase (idle between requests, head,
+ * body; none while the handler owns the request). A head or body past its
+ * deadline gets 408 and the connection closes; an idle one just closes.
+ * Connections are limited in all (one count may be shared by the loops of
+ * a process) and per address; refusals and accept failures (out of file
+ * descriptors) are logged at most once a second with the number folded in.
+ * A response is one buffer (head + body) and one uv_write. When closing,
+ * the server waits for every handle's close callback before calling done.
+ * References: RFC 9112, RFC 9110 section 15.5.9 (408).
+ * Non-goals: HTTP/2, TLS, compression, response streaming.
  */
-#include "proto/http.h"
+#include "proto/http_int.h"
 
 #include "core/alloc.h"
+#include "core/clock.h"
 #include "core/log.h"
-#include "core/metrics.h"
 
-#include <ctype.h>
-#include <stdatomic.h>
 #include <errno.h>
-#include <http_parser.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#define MAX_HEADERS 64
-
-typedef struct conn conn_t;
-
-struct sl_http_req {
-	conn_t *conn;
-	char *method;
-	sl_buf_t url;         /* raw request target */
-	size_t path_len;      /* url up to '?' */
-	sl_buf_t hdrs;        /* "name\0value\0" pairs, names lower-cased */
-	size_t hdr_off[MAX_HEADERS][2];
-	size_t nhdrs;
-	bool last_was_value;
-	sl_buf_t body;
-	bool upgrade;
-	bool keep_alive;
-	bool answered;
-	sl_buf_t extra;       /* response header lines */
-	void *data;
-	void (*abort_cb)(sl_http_req_t *req, void *arg);
-	void *abort_arg;
-};
-
-struct conn {
-	uv_tcp_t tcp;          /* first: handle->data is not needed to find us */
-	uv_timer_t idle;
-	sl_http_server_t *srv;
-	http_parser parser;
-	sl_buf_t in;           /* bytes read but not yet parsed */
-	size_t head_bytes;
-	sl_http_req_t req;
-	bool in_request;       /* a request is parsed and awaits its answer */
-	bool closing;
-	bool close_after_write;
-	int pending_handles;   /* tcp + timer, for the close callbacks */
-	int writes_in_flight;
-	uint64_t id;
-	/* hijacked */
-	bool hijacked;
-	sl_http_hijack_cbs_t hcbs;
-	void *hud;
-	conn_t *next, *prev;   /* server's list */
-	int error_status;      /* limit violated while parsing */
-	const char *error_code;
-};
-
-struct sl_http_server {
-	uv_loop_t *loop;
-	uv_tcp_t listener;
-	bool listening;
-	sl_http_limits_t lim;
-	sl_http_handler_cb handler;
-	void *arg;
-	sl_http_error_fmt_cb error_fmt;
-	char *extra_headers;
-	char **cors;
-	size_t ncors;
-	conn_t *conns;
-	size_t nconns;
-	atomic_size_t *shared_conns; /* the process's count when loops share a limit */
-	uint64_t next_id;
-	bool closing;
-	bool free_when_closed; /* listen failed: free once the listener is closed */
-	void (*done_cb)(void *);
-	void *done_arg;
-	int port;
-	sl_http_reuseport_t reuseport; /* several loops share the port */
-	char readbuf[65536];
-	sl_metric_t *m_requests, *m_conns, *m_rejected;
-};
+typedef sl_http__conn_t conn_t;
 
 static void conn_close(conn_t *c);
 static void conn_process(conn_t *c);
 static const char *cors_origin(const sl_http_server_t *srv, const sl_http_req_t *req);
 static void maybe_done(sl_http_server_t *srv);
+static void arm(conn_t *c);
 
 static void default_error_fmt(int status, const char *code, const char *message, sl_buf_t *out)
 {
@@ -109,148 +56,19 @@ static void default_error_fmt(int status, const char *code, const char *message,
 	sl_buf_puts(out, "}");
 }
 
-/* ---- parser callbacks ---- */
-
-static conn_t *pconn(http_parser *p)
+/* True when this event should be logged now; else it is counted. */
+static bool ratelog(sl_http__ratelog_t *rl, uint64_t *folded)
 {
-	return sl_container_of(p, conn_t, parser);
-}
-
-static int over_head(conn_t *c, size_t n)
-{
-	c->head_bytes += n;
-	if (c->head_bytes > c->srv->lim.max_header_bytes) {
-		c->error_status = 431;
-		c->error_code = "header_too_large";
-		return -1;
+	uint64_t now = (uint64_t)sl_clock_mono_ms();
+	if (rl->last_ms && now - rl->last_ms < 1000) {
+		rl->suppressed++;
+		return false;
 	}
-	return 0;
+	rl->last_ms = now;
+	*folded = rl->suppressed;
+	rl->suppressed = 0;
+	return true;
 }
-
-static void req_reset(sl_http_req_t *r)
-{
-	free(r->method);
-	r->method = NULL;
-	sl_buf_reset(&r->url);
-	sl_buf_reset(&r->hdrs);
-	sl_buf_reset(&r->body);
-	sl_buf_reset(&r->extra);
-	r->nhdrs = 0;
-	r->path_len = 0;
-	r->last_was_value = false;
-	r->upgrade = r->keep_alive = r->answered = false;
-	r->data = NULL;
-	r->abort_cb = NULL;
-	r->abort_arg = NULL;
-}
-
-static int on_message_begin(http_parser *p)
-{
-	conn_t *c = pconn(p);
-	req_reset(&c->req);
-	c->head_bytes = 0;
-	return 0;
-}
-
-static int on_url(http_parser *p, const char *at, size_t len)
-{
-	conn_t *c = pconn(p);
-	if (over_head(c, len))
-		return -1;
-	sl_buf_append(&c->req.url, at, len);
-	return 0;
-}
-
-static int on_header_field(http_parser *p, const char *at, size_t len)
-{
-	conn_t *c = pconn(p);
-	sl_http_req_t *r = &c->req;
-	if (over_head(c, len))
-		return -1;
-	if (r->nhdrs == 0 || r->last_was_value) {
-		if (r->nhdrs > 0)
-			sl_buf_putc(&r->hdrs, '\0'); /* end the previous value */
-		if (r->nhdrs == MAX_HEADERS) {
-			c->error_status = 431;
-			c->error_code = "too_many_headers";
-			return -1;
-		}
-		r->hdr_off[r->nhdrs][0] = r->hdrs.len;
-		r->nhdrs++;
-		r->last_was_value = false;
-	}
-	for (size_t i = 0; i < len; i++)
-		sl_buf_putc(&r->hdrs, (char)tolower((unsigned char)at[i]));
-	return 0;
-}
-
-static int on_header_value(http_parser *p, const char *at, size_t len)
-{
-	conn_t *c = pconn(p);
-	sl_http_req_t *r = &c->req;
-	if (over_head(c, len))
-		return -1;
-	if (!r->last_was_value) {
-		sl_buf_putc(&r->hdrs, '\0');
-		r->hdr_off[r->nhdrs - 1][1] = r->hdrs.len;
-		r->last_was_value = true;
-	}
-	sl_buf_append(&r->hdrs, at, len);
-	return 0;
-}
-
-static int on_headers_complete(http_parser *p)
-{
-	conn_t *c = pconn(p);
-	sl_http_req_t *r = &c->req;
-	if (r->nhdrs)
-		sl_buf_putc(&r->hdrs, '\0');
-	if (r->nhdrs && !r->last_was_value) {
-		/* A header with no value at all: point at an empty string. */
-		r->hdr_off[r->nhdrs - 1][1] = r->hdrs.len - 1;
-	}
-	r->method = sl_xstrdup(http_method_str((enum http_method)p->method));
-	char *q = r->url.data ? memchr(r->url.data, '?', r->url.len) : NULL;
-	r->path_len = q ? (size_t)(q - r->url.data) : r->url.len;
-	if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->srv->lim.max_body_bytes) {
-		c->error_status = 413;
-		c->error_code = "body_too_large";
-		return -1;
-	}
-	return 0;
-}
-
-static int on_body(http_parser *p, const char *at, size_t len)
-{
-	conn_t *c = pconn(p);
-	if (c->req.body.len + len > c->srv->lim.max_body_bytes) {
-		c->error_status = 413;
-		c->error_code = "body_too_large";
-		return -1;
-	}
-	sl_buf_append(&c->req.body, at, len);
-	return 0;
-}
-
-static int on_message_complete(http_parser *p)
-{
-	conn_t *c = pconn(p);
-	c->req.upgrade = p->upgrade;
-	c->req.keep_alive = http_should_keep_alive(p);
-	c->in_request = true;
-	http_parser_pause(p, 1);
-	return 0;
-}
-
-static const http_parser_settings settings = {
-	.on_message_begin = on_message_begin,
-	.on_url = on_url,
-	.on_header_field = on_header_field,
-	.on_header_value = on_header_value,
-	.on_headers_complete = on_headers_complete,
-	.on_body = on_body,
-	.on_message_complete = on_message_complete,
-};
 
 /* ---- writing ---- */
 
@@ -258,18 +76,29 @@ typedef struct wreq {
 	uv_write_t w;
 	conn_t *conn;
 	char *data;
+	size_t len;
 } wreq_t;
 
 static void write_cb(uv_write_t *w, int status)
 {
 	wreq_t *wr = sl_container_of(w, wreq_t, w);
 	conn_t *c = wr->conn;
+	c->out_bytes -= wr->len;
 	free(wr->data);
 	free(wr);
 	c->writes_in_flight--;
 	if (status < 0 || (c->close_after_write && c->writes_in_flight == 0)) {
 		conn_close(c);
 		return;
+	}
+	if (!c->out_blocked)
+		return;
+	if (c->out_bytes <= c->srv->lim.max_queued_out / 2) {
+		/* The client read what piled up: take its requests again. */
+		c->out_blocked = false;
+		conn_process(c);
+	} else {
+		arm(c); /* it reads: the idle clock starts again */
 	}
 }
 
@@ -278,10 +107,13 @@ static void conn_write(conn_t *c, char *data, size_t len)
 	wreq_t *wr = sl_xmalloc(sizeof(*wr));
 	wr->conn = c;
 	wr->data = data;
+	wr->len = len;
 	uv_buf_t b = uv_buf_init(data, (unsigned)len);
 	c->writes_in_flight++;
+	c->out_bytes += len;
 	if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, write_cb) < 0) {
 		c->writes_in_flight--;
+		c->out_bytes -= len;
 		free(data);
 		free(wr);
 		conn_close(c);
@@ -300,8 +132,6 @@ static void write_response(conn_t *c, int status, const char *ctype, const void 
 		sl_buf_printf(&out, "Content-Type: %s\r\n", ctype);
 	if (!keep_alive)
 		sl_buf_puts(&out, "Connection: close\r\n");
-	if (c->srv->extra_headers)
-		sl_buf_puts(&out, c->srv->extra_headers);
 	if (extra && extra->len)
 		sl_buf_append(&out, extra->data, extra->len);
 	sl_buf_puts(&out, "\r\n");
@@ -312,7 +142,59 @@ static void write_response(conn_t *c, int status, const char *ctype, const void 
 	conn_write(c, data, n);
 }
 
-/* ---- reading ---- */
+/* Answer with an error of ours and close (a limit, a deadline, bad syntax). */
+static void fail_conn(conn_t *c, int status, const char *code, const char *msg)
+{
+	sl_buf_t body = SL_BUF_INIT;
+	c->srv->error_fmt(status, code, msg, &body);
+	c->close_after_write = true;
+	uv_read_stop((uv_stream_t *)&c->tcp);
+	uv_timer_stop(&c->timer);
+	write_response(c, status, "application/json", body.data, body.len, false, NULL);
+	sl_buf_free(&body);
+	sl_log_debug("http_bad_request", SL_KV(conn, c->id), SL_KV(status, status), SL_KV(error_code, code));
+}
+
+/* ---- deadlines ---- */
+
+static void timer_cb(uv_timer_t *t)
+{
+	conn_t *c = sl_container_of(t, conn_t, timer);
+	if (c->closing || c->hijacked)
+		return;
+	switch (c->phase) {
+	case SL_HTTP__IDLE:
+		sl_log_debug("http_idle_close", SL_KV(conn, c->id));
+		conn_close(c);
+		break;
+	case SL_HTTP__HEAD:
+	case SL_HTTP__BODY: {
+		bool head = c->phase == SL_HTTP__HEAD;
+		sl_metric_add(c->srv->m_timeouts, 1);
+		char msg[128];
+		snprintf(msg, sizeof(msg), "the request %s did not arrive within %llu ms", head ? "head" : "body",
+			 (unsigned long long)(head ? c->srv->lim.head_timeout_ms : c->srv->lim.body_timeout_ms));
+		fail_conn(c, 408, head ? "head_timeout" : "body_timeout", msg);
+		break;
+	}
+	default:
+		break; /* the handler owns the pace */
+	}
+}
+
+/* Arm the deadline of the phase the connection is in now. */
+static void arm(conn_t *c)
+{
+	const sl_http_limits_t *lim = &c->srv->lim;
+	switch (c->phase) {
+	case SL_HTTP__IDLE: uv_timer_start(&c->timer, timer_cb, lim->idle_timeout_ms, 0); break;
+	case SL_HTTP__HEAD: uv_timer_start(&c->timer, timer_cb, lim->head_timeout_ms, 0); break;
+	case SL_HTTP__BODY: uv_timer_start(&c->timer, timer_cb, lim->body_timeout_ms, 0); break;
+	default: uv_timer_stop(&c->timer); break;
+	}
+}
+
+/* ---- reading and processing ---- */
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
@@ -322,82 +204,106 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	*buf = uv_buf_init(c->srv->readbuf, sizeof(c->srv->readbuf));
 }
 
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
 static void fail_parse(conn_t *c)
 {
 	int status = c->error_status ? c->error_status : 400;
 	const char *code = c->error_code ? c->error_code : "bad_request";
-	const char *msg;
-	char tmp[160];
-	if (status == 413) {
-		snprintf(tmp, sizeof(tmp), "request body over the limit of %zu bytes", c->srv->lim.max_body_bytes);
-		msg = tmp;
-	} else if (status == 431) {
-		snprintf(tmp, sizeof(tmp), "request head over the limit of %zu bytes", c->srv->lim.max_header_bytes);
-		msg = tmp;
-	} else {
-		snprintf(tmp, sizeof(tmp), "malformed HTTP request: %s",
+	char msg[160];
+	if (status == 413)
+		snprintf(msg, sizeof(msg), "request body over the limit of %zu bytes", c->srv->lim.max_body_bytes);
+	else if (status == 431)
+		snprintf(msg, sizeof(msg), "request head over the limit of %zu bytes", c->srv->lim.max_header_bytes);
+	else
+		snprintf(msg, sizeof(msg), "malformed HTTP request: %s",
 			 http_errno_description(HTTP_PARSER_ERRNO(&c->parser)));
-		msg = tmp;
-	}
-	sl_buf_t body = SL_BUF_INIT;
-	c->srv->error_fmt(status, code, msg, &body);
-	c->close_after_write = true;
-	uv_read_stop((uv_stream_t *)&c->tcp);
-	write_response(c, status, "application/json", body.data, body.len, false, NULL);
-	sl_buf_free(&body);
-	sl_log_debug("http_bad_request", SL_KV(conn, c->id), SL_KV(status, status), SL_KV(error_code, code));
+	fail_conn(c, status, code, msg);
 }
 
+static bool preflight(conn_t *c)
+{
+	if (strcmp(c->req.method, "OPTIONS") != 0 || !cors_origin(c->srv, &c->req) ||
+	    !sl_http_req_header(&c->req, "access-control-request-method"))
+		return false;
+	/* CORS preflight: answered here, the handler never sees it. */
+	sl_http_req_add_header(&c->req, "Access-Control-Allow-Methods: GET, POST, PUT, DELETE, OPTIONS");
+	const char *h = sl_http_req_header(&c->req, "access-control-request-headers");
+	sl_buf_t line = SL_BUF_INIT;
+	sl_buf_printf(&line, "Access-Control-Allow-Headers: %s", h && !strpbrk(h, "\r\n") ? h : "Content-Type");
+	sl_http_req_add_header(&c->req, line.data);
+	sl_buf_free(&line);
+	sl_http_req_add_header(&c->req, "Access-Control-Max-Age: 600");
+	sl_http_respond(&c->req, 204, NULL, NULL, 0);
+	return true;
+}
+
+/* Parse and hand over requests until one waits for its answer, the input
+ * runs out, or the client has too much output waiting. The only place that
+ * calls the handler; re-entered by nothing (c->processing). */
 static void conn_process(conn_t *c)
 {
-	while (!c->closing && !c->in_request && !c->hijacked && c->in.len > 0 && !c->close_after_write) {
-		size_t n = http_parser_execute(&c->parser, &settings, c->in.data, c->in.len);
+	if (c->processing)
+		return;
+	c->processing = true;
+	size_t limit_in = c->srv->lim.max_header_bytes + c->srv->lim.max_body_bytes + 4096;
+	while (!c->closing && !c->hijacked && !c->close_after_write) {
+		if (c->in_request)
+			break; /* answered later (a long poll) */
+		if (c->out_bytes > c->srv->lim.max_queued_out) {
+			/* The client does not read its answers: neither read nor
+			 * parse until write_cb sees it drain; meanwhile only the
+			 * idle timeout runs (restarted whenever it reads some). */
+			c->out_blocked = true;
+			c->phase = SL_HTTP__IDLE;
+			arm(c);
+			break;
+		}
+		if (c->in.len == 0)
+			break;
+		if (c->phase == SL_HTTP__IDLE) {
+			c->phase = SL_HTTP__HEAD; /* the head deadline runs from the first byte */
+			arm(c);
+		}
+		uint8_t before = c->phase;
+		size_t n = http_parser_execute(&c->parser, &sl_http__parser_settings, c->in.data, c->in.len);
 		enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
 		if (e != HPE_OK && e != HPE_PAUSED) {
 			fail_parse(c);
-			return;
+			break;
 		}
-		/* Remove what was parsed. */
 		memmove(c->in.data, c->in.data + n, c->in.len - n);
 		c->in.len -= n;
+		if (c->phase != before && c->phase == SL_HTTP__BODY)
+			arm(c);
 		if (!c->in_request)
 			break; /* need more bytes */
 		http_parser_pause(&c->parser, 0);
+		uv_timer_stop(&c->timer);
 		sl_metric_add(c->srv->m_requests, 1);
-		if (!strcmp(c->req.method, "OPTIONS") && cors_origin(c->srv, &c->req) &&
-		    sl_http_req_header(&c->req, "access-control-request-method")) {
-			/* CORS preflight: answered here, the handler never sees it. */
-			sl_http_req_add_header(&c->req, "Access-Control-Allow-Methods: GET, POST, PUT, DELETE, OPTIONS");
-			const char *h = sl_http_req_header(&c->req, "access-control-request-headers");
-			sl_buf_t line = SL_BUF_INIT;
-			sl_buf_printf(&line, "Access-Control-Allow-Headers: %s", h && !strpbrk(h, "\r\n") ? h : "Content-Type");
-			sl_http_req_add_header(&c->req, line.data);
-			sl_buf_free(&line);
-			sl_http_req_add_header(&c->req, "Access-Control-Max-Age: 600");
-			sl_http_respond(&c->req, 204, NULL, NULL, 0);
-			continue;
-		}
-		c->srv->handler(&c->req, c->srv->arg);
-		if (c->hijacked)
-			return;
-		if (c->in_request)
-			break; /* answered later (a long poll) */
+		if (!preflight(c))
+			c->srv->handler(&c->req, c->srv->arg);
 	}
-	if (c->in_request) {
-		/* Keep reading while the answer is pending, so a client that goes
-		 * away is noticed at once (its abort callback fires) instead of
-		 * when the answer is written; the bytes of a pipelined next
-		 * request wait in c->in, and past the limits TCP pushes back. */
-		if (c->in.len > c->srv->lim.max_header_bytes + c->srv->lim.max_body_bytes)
-			uv_read_stop((uv_stream_t *)&c->tcp);
+	c->processing = false;
+	if (c->closing || c->hijacked || c->close_after_write)
 		return;
-	}
-	/* A half request must not grow past the head limit while buffered. */
-	if (c->in.len > c->srv->lim.max_header_bytes + c->srv->lim.max_body_bytes + 4096) {
+	bool stop = c->out_blocked || (c->in_request && c->in.len > limit_in);
+	if (!c->in_request && !c->out_blocked && c->in.len > limit_in) {
+		/* A half request must not grow past the limits while buffered.
+		 * (Blocked on output, what waits is whole requests, and reading
+		 * stopped: at most one more read lands in c->in.) */
 		c->error_status = 413;
 		c->error_code = "request_too_large";
 		fail_parse(c);
+		return;
 	}
+	/* Keep reading while an answer is pending, so a client that goes away
+	 * is noticed at once (its abort callback fires); what it sends meanwhile
+	 * waits in c->in, bounded above, and past it TCP pushes back. */
+	if (stop)
+		uv_read_stop((uv_stream_t *)&c->tcp);
+	else
+		uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
 }
 
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -413,23 +319,13 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		c->hcbs.on_read(c->hud, buf->base, (size_t)nread);
 		return;
 	}
-	uv_timer_again(&c->idle);
 	sl_buf_append(&c->in, buf->base, (size_t)nread);
 	conn_process(c);
 }
 
-static void idle_cb(uv_timer_t *t)
-{
-	conn_t *c = sl_container_of(t, conn_t, idle);
-	if (c->in_request || c->hijacked)
-		return; /* the handler owns the pace now */
-	sl_log_debug("http_idle_close", SL_KV(conn, c->id));
-	conn_close(c);
-}
-
 static void handle_closed_cb(uv_handle_t *h)
 {
-	conn_t *c = h->type == UV_TIMER ? sl_container_of((uv_timer_t *)h, conn_t, idle) : (conn_t *)h;
+	conn_t *c = h->type == UV_TIMER ? sl_container_of((uv_timer_t *)h, conn_t, timer) : (conn_t *)h;
 	if (--c->pending_handles > 0)
 		return;
 	sl_http_server_t *srv = c->srv;
@@ -442,11 +338,9 @@ static void handle_closed_cb(uv_handle_t *h)
 	srv->nconns--;
 	if (srv->shared_conns)
 		atomic_fetch_sub(srv->shared_conns, 1);
-	req_reset(&c->req);
-	sl_buf_free(&c->req.url);
-	sl_buf_free(&c->req.hdrs);
-	sl_buf_free(&c->req.body);
-	sl_buf_free(&c->req.extra);
+	if (c->ip_counted)
+		sl_http__iplimit_give(srv->iplimit, &c->peer);
+	sl_http__req_free(&c->req);
 	sl_buf_free(&c->in);
 	free(c);
 	maybe_done(srv);
@@ -457,28 +351,45 @@ static void conn_close(conn_t *c)
 	if (c->closing)
 		return;
 	c->closing = true;
-	if (c->in_request && !c->req.answered && c->req.abort_cb) {
+	if (c->in_request && !c->req.answered && c->req.abort_cb)
 		c->req.abort_cb(&c->req, c->req.abort_arg);
-	}
 	c->in_request = false;
 	if (c->hijacked && c->hcbs.on_close)
 		c->hcbs.on_close(c->hud);
 	c->pending_handles = 2;
 	uv_close((uv_handle_t *)&c->tcp, handle_closed_cb);
-	uv_close((uv_handle_t *)&c->idle, handle_closed_cb);
+	uv_close((uv_handle_t *)&c->timer, handle_closed_cb);
+}
+
+/* ---- accepting ---- */
+
+static void refuse(sl_http_server_t *srv, conn_t *c, const char *reason)
+{
+	sl_metric_add(srv->m_rejected, 1);
+	uint64_t folded;
+	if (ratelog(&srv->rl_reject, &folded))
+		sl_log_warn("http_conn_rejected", SL_KV(reason, reason), SL_KV(conns, srv->nconns),
+			    SL_KV(suppressed, folded));
+	conn_close(c);
 }
 
 static void accept_cb(uv_stream_t *ls, int status)
 {
 	sl_http_server_t *srv = sl_container_of((uv_tcp_t *)ls, sl_http_server_t, listener);
-	if (status < 0)
+	if (status < 0) {
+		/* Out of file descriptors, or memory: libuv keeps listening. */
+		uint64_t folded;
+		if (ratelog(&srv->rl_accept, &folded))
+			sl_log_warn("http_accept_failed", SL_KV(error, uv_strerror(status)), SL_KV(conns, srv->nconns),
+				    SL_KV(suppressed, folded));
 		return;
+	}
 	conn_t *c = sl_xcalloc(1, sizeof(*c));
 	c->srv = srv;
 	c->id = ++srv->next_id;
 	c->req.conn = c;
 	uv_tcp_init(srv->loop, &c->tcp);
-	uv_timer_init(srv->loop, &c->idle);
+	uv_timer_init(srv->loop, &c->timer);
 	c->next = srv->conns;
 	if (srv->conns)
 		srv->conns->prev = c;
@@ -489,17 +400,29 @@ static void accept_cb(uv_stream_t *ls, int status)
 		conn_close(c);
 		return;
 	}
-	if (held > srv->lim.max_connections || srv->closing) {
-		sl_metric_add(srv->m_rejected, 1);
-		sl_log_warn("http_conn_rejected", SL_KV(reason, srv->closing ? "closing" : "max_connections"),
-			    SL_KV(conns, srv->nconns));
-		conn_close(c);
+	if (srv->closing) {
+		refuse(srv, c, "closing");
 		return;
+	}
+	if (held > srv->lim.max_connections) {
+		refuse(srv, c, "max_connections");
+		return;
+	}
+	int plen = sizeof(c->peer);
+	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->peer, &plen) == 0) {
+		if (!sl_http__iplimit_take(srv->iplimit, &c->peer)) {
+			refuse(srv, c, "max_connections_per_ip");
+			return;
+		}
+		c->ip_counted = true;
 	}
 	uv_tcp_nodelay(&c->tcp, 1);
 	http_parser_init(&c->parser, HTTP_REQUEST);
-	uv_timer_start(&c->idle, idle_cb, srv->lim.idle_timeout_ms, srv->lim.idle_timeout_ms);
+	/* A new connection owes its first head within the head deadline. */
+	c->phase = SL_HTTP__HEAD;
+	arm(c);
 	uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
+	maybe_done(srv);
 }
 
 /* ---- server ---- */
@@ -515,13 +438,21 @@ sl_http_server_t *sl_http_server_new(uv_loop_t *loop, const sl_http_limits_t *li
 		sl_http_limits_t d = SL_HTTP_LIMITS_DEFAULT;
 		srv->lim = d;
 	}
+	if (!srv->lim.max_queued_out)
+		srv->lim.max_queued_out = 1048576;
 	srv->handler = handler;
 	srv->arg = arg;
 	srv->error_fmt = default_error_fmt;
+	if (srv->lim.max_per_ip) {
+		srv->iplimit = sl_http_iplimit_new(srv->lim.max_per_ip);
+		srv->own_iplimit = true;
+	}
 	srv->m_requests = sl_metric_counter("sluice_http_requests_total", "", "HTTP requests parsed.");
 	srv->m_conns = sl_metric_gauge("sluice_http_connections", "", "Open HTTP connections (all kinds).");
 	srv->m_rejected = sl_metric_counter("sluice_http_connections_rejected_total", "",
-					    "Connections closed at accept (limit reached or shutting down).");
+					    "Connections closed at accept (a connection limit reached, or shutting down).");
+	srv->m_timeouts = sl_metric_counter("sluice_http_request_timeouts_total", "",
+					    "Requests whose head or body did not arrive in time (408).");
 	return srv;
 }
 
@@ -555,12 +486,6 @@ static const char *cors_origin(const sl_http_server_t *srv, const sl_http_req_t 
 	return NULL;
 }
 
-void sl_http_server_set_extra_headers(sl_http_server_t *srv, const char *lines)
-{
-	free(srv->extra_headers);
-	srv->extra_headers = lines ? sl_xstrdup(lines) : NULL;
-}
-
 void sl_http_server_set_reuseport(sl_http_server_t *srv, sl_http_reuseport_t mode)
 {
 	srv->reuseport = mode;
@@ -569,6 +494,14 @@ void sl_http_server_set_reuseport(sl_http_server_t *srv, sl_http_reuseport_t mod
 void sl_http_server_share_count(sl_http_server_t *srv, atomic_size_t *count)
 {
 	srv->shared_conns = count;
+}
+
+void sl_http_server_share_iplimit(sl_http_server_t *srv, sl_http_iplimit_t *l)
+{
+	if (srv->own_iplimit)
+		sl_http_iplimit_free(srv->iplimit);
+	srv->own_iplimit = false;
+	srv->iplimit = l;
 }
 
 static int bind_reuseport_fd(uv_tcp_t *tcp, const struct sockaddr *sa, socklen_t salen)
@@ -641,11 +574,6 @@ int sl_http_server_port(const sl_http_server_t *srv)
 	return srv->port;
 }
 
-size_t sl_http_server_conn_count(const sl_http_server_t *srv)
-{
-	return srv->nconns;
-}
-
 static void maybe_done(sl_http_server_t *srv)
 {
 	sl_metric_set(srv->m_conns, (double)srv->nconns);
@@ -689,56 +617,28 @@ void sl_http_server_free(sl_http_server_t *srv)
 {
 	if (!srv)
 		return;
-	free(srv->extra_headers);
 	sl_http_server_set_cors(srv, NULL, 0);
+	if (srv->own_iplimit)
+		sl_http_iplimit_free(srv->iplimit);
 	free(srv);
 }
 
-/* ---- request API ---- */
-
-const char *sl_http_req_method(const sl_http_req_t *req) { return req->method ? req->method : ""; }
-
-sl_iov_t sl_http_req_path(const sl_http_req_t *req)
+void sl_http_server_discard(sl_http_server_t *srv)
 {
-	return (sl_iov_t){req->url.data ? req->url.data : "", req->path_len};
+	/* The listener handle may be open: it frees the server when closed
+	 * (the caller's loop runs that close while shutting down). */
+	bool open = srv->listening;
+	srv->free_when_closed = open;
+	sl_http_server_close(srv, NULL, NULL);
+	if (!open)
+		sl_http_server_free(srv);
 }
 
-sl_iov_t sl_http_req_query(const sl_http_req_t *req)
-{
-	if (req->path_len >= req->url.len)
-		return (sl_iov_t){"", 0};
-	return (sl_iov_t){req->url.data + req->path_len + 1, req->url.len - req->path_len - 1};
-}
+/* ---- answering ---- */
 
-const char *sl_http_req_header(const sl_http_req_t *req, const char *name)
+void *sl_http_req_server_arg(const sl_http_req_t *req)
 {
-	for (size_t i = 0; i < req->nhdrs; i++)
-		if (!strcasecmp(req->hdrs.data + req->hdr_off[i][0], name))
-			return req->hdrs.data + req->hdr_off[i][1];
-	return NULL;
-}
-
-sl_iov_t sl_http_req_body(const sl_http_req_t *req)
-{
-	return (sl_iov_t){req->body.data ? req->body.data : "", req->body.len};
-}
-
-bool sl_http_req_is_upgrade(const sl_http_req_t *req) { return req->upgrade; }
-uint64_t sl_http_req_conn_id(const sl_http_req_t *req) { return req->conn->id; }
-void *sl_http_req_server_arg(const sl_http_req_t *req) { return req->conn->srv->arg; }
-void sl_http_req_set_data(sl_http_req_t *req, void *data) { req->data = data; }
-void *sl_http_req_data(const sl_http_req_t *req) { return req->data; }
-
-void sl_http_req_on_abort(sl_http_req_t *req, void (*abort_cb)(sl_http_req_t *req, void *arg), void *arg)
-{
-	req->abort_cb = abort_cb;
-	req->abort_arg = arg;
-}
-
-void sl_http_req_add_header(sl_http_req_t *req, const char *line)
-{
-	sl_buf_puts(&req->extra, line);
-	sl_buf_puts(&req->extra, "\r\n");
+	return req->conn->srv->arg;
 }
 
 void sl_http_respond(sl_http_req_t *req, int status, const char *content_type, const void *body, size_t len)
@@ -759,14 +659,13 @@ void sl_http_respond(sl_http_req_t *req, int status, const char *content_type, c
 		c->close_after_write = true;
 	write_response(c, status, content_type, body, len, keep, &req->extra);
 	c->in_request = false;
-	if (c->closing)
+	if (c->closing || !keep)
 		return;
-	if (keep) {
-		/* Resume: parse what is buffered, and read again if we had stopped. */
-		uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
-		if (c->in.len)
-			conn_process(c);
-	}
+	c->phase = SL_HTTP__IDLE;
+	arm(c);
+	/* Inside conn_process (the usual case) its loop takes the next request;
+	 * an answer given later starts the loop here. */
+	conn_process(c);
 }
 
 void sl_http_respond_json(sl_http_req_t *req, int status, const char *json)
@@ -787,6 +686,8 @@ void sl_http_respond_error(sl_http_req_t *req, int status, const char *code, con
 	sl_buf_free(&body);
 }
 
+/* ---- taking over ---- */
+
 uv_stream_t *sl_http_hijack(sl_http_req_t *req, const sl_http_hijack_cbs_t *cbs, void *ud, sl_iov_t *leftover)
 {
 	conn_t *c = req->conn;
@@ -795,7 +696,7 @@ uv_stream_t *sl_http_hijack(sl_http_req_t *req, const sl_http_hijack_cbs_t *cbs,
 	c->hud = ud;
 	c->in_request = false;
 	req->answered = true;
-	uv_timer_stop(&c->idle);
+	uv_timer_stop(&c->timer);
 	uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
 	if (leftover)
 		*leftover = (sl_iov_t){c->in.data ? c->in.data : "", c->in.len};
@@ -807,15 +708,4 @@ uv_stream_t *sl_http_hijack(sl_http_req_t *req, const sl_http_hijack_cbs_t *cbs,
 void sl_http_hijack_close(uv_stream_t *stream)
 {
 	conn_close((conn_t *)stream);
-}
-
-void sl_http_server_discard(sl_http_server_t *srv)
-{
-	/* The listener handle may be open: it frees the server when closed
-	 * (the caller's loop runs that close while shutting down). */
-	bool open = srv->listening;
-	srv->free_when_closed = open;
-	sl_http_server_close(srv, NULL, NULL);
-	if (!open)
-		sl_http_server_free(srv);
 }

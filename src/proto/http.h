@@ -3,10 +3,15 @@
  *
  * How it fits: one server per libuv loop; connections embed their uv_tcp_t.
  * http-parser (libhttp-parser) parses requests; everything around it is ours:
- * keep-alive, pipelining (one request at a time, in order), chunked request
- * bodies, limits on head and body size, idle timeouts and a cap on open
- * connections. A handler answers at once or later (long polls): the request
- * stays valid until it is answered or its abort callback fires.
+ * keep-alive, pipelining (one request at a time, in order, processed in a
+ * loop, never by recursion), chunked request bodies, and limits on what one
+ * client may cost (docs/operations.md, "Limits"): the size of a request
+ * head and body, a deadline for a complete head and for a body, an idle
+ * timeout between requests, the response bytes queued for a client that
+ * does not read (past it the server stops reading and parsing until the
+ * client drains), connections in all and per client address. A handler
+ * answers at once or later (long polls): the request stays valid until it
+ * is answered or its abort callback fires.
  * WebSocket and SSE take the socket over with sl_http_hijack(); from then on
  * the caller writes to the stream itself (the publisher shares one encoded
  * frame among many sockets) and this module only forwards reads and closes.
@@ -32,10 +37,24 @@ typedef struct sl_http_limits {
 	size_t max_connections;   /* accepted at once; more are closed at once */
 	size_t max_header_bytes;  /* request line + headers; over: 431 */
 	size_t max_body_bytes;    /* over: 413 */
-	uint64_t idle_timeout_ms; /* no request bytes for this long: close */
+	uint64_t idle_timeout_ms; /* no request bytes for this long between requests: close */
+	uint64_t head_timeout_ms; /* a request head not complete this long after its first byte
+				   * (or after the accept): 408 and close */
+	uint64_t body_timeout_ms; /* a body not complete this long after its head: 408 and close */
+	size_t max_queued_out;    /* response bytes queued for one client before it is not read */
+	size_t max_per_ip;        /* connections from one address; 0: no limit */
 } sl_http_limits_t;
 
-#define SL_HTTP_LIMITS_DEFAULT {100000, 16384, 1048576, 60000}
+#define SL_HTTP_LIMITS_DEFAULT {100000, 16384, 1048576, 60000, 10000, 30000, 1048576, 0}
+
+/* Connections per client address, counted across the servers (loops) that
+ * share it. Thread-safe; only the accept and close paths touch it. */
+typedef struct sl_http_iplimit sl_http_iplimit_t;
+sl_http_iplimit_t *sl_http_iplimit_new(size_t max_per_ip);
+void sl_http_iplimit_free(sl_http_iplimit_t *l);
+/* Raise the open-file limit to its hard limit (once per process); returns
+ * the soft limit now in effect. */
+long sl_http_raise_fd_limit(void);
 
 typedef void (*sl_http_handler_cb)(sl_http_req_t *req, void *arg);
 /* Formats an error body for this server's clients (our API and Confluent's differ). */
@@ -44,8 +63,6 @@ typedef void (*sl_http_error_fmt_cb)(int status, const char *code, const char *m
 sl_http_server_t *sl_http_server_new(uv_loop_t *loop, const sl_http_limits_t *limits,
 				     sl_http_handler_cb handler, void *arg);
 void sl_http_server_set_error_fmt(sl_http_server_t *srv, sl_http_error_fmt_cb fmt);
-/* Extra header lines ("Name: value\r\n" each) sent with every response (CORS). */
-void sl_http_server_set_extra_headers(sl_http_server_t *srv, const char *lines);
 /* Browser origins allowed (CORS): matching requests get
  * Access-Control-Allow-Origin, and preflight OPTIONS requests are answered
  * here without reaching the handler. "*" allows any origin. Copied. */
@@ -59,10 +76,12 @@ void sl_http_server_set_reuseport(sl_http_server_t *srv, sl_http_reuseport_t mod
  * process, so that max_connections holds for the process (the kernel does
  * not spread connections evenly enough to split the limit). */
 void sl_http_server_share_count(sl_http_server_t *srv, atomic_size_t *count);
+/* Count connections per address in l (shared by the loops of a process;
+ * not owned). Without it a server with max_per_ip keeps its own. */
+void sl_http_server_share_iplimit(sl_http_server_t *srv, sl_http_iplimit_t *l);
 /* port 0 picks a free port; see sl_http_server_port. */
 int sl_http_server_listen(sl_http_server_t *srv, const char *host, int port, sl_err_t *err);
 int sl_http_server_port(const sl_http_server_t *srv);
-size_t sl_http_server_conn_count(const sl_http_server_t *srv);
 /* Stop accepting and close idle connections now; connections with a request
  * in flight close once it is answered; hijacked ones get their on_close.
  * done_cb fires when every handle is closed; then call sl_http_server_free. */
@@ -78,15 +97,10 @@ sl_iov_t sl_http_req_query(const sl_http_req_t *req);      /* after '?', may be 
 /* Case-insensitive; NUL-terminated value or NULL. */
 const char *sl_http_req_header(const sl_http_req_t *req, const char *name);
 sl_iov_t sl_http_req_body(const sl_http_req_t *req);
-bool sl_http_req_is_upgrade(const sl_http_req_t *req);
-/* Copy query parameter `name` (percent-decoded) into out; false when absent. */
-bool sl_http_req_query_param(const sl_http_req_t *req, const char *name, char *out, size_t outlen);
-/* The connection's id, for logs. */
-uint64_t sl_http_req_conn_id(const sl_http_req_t *req);
+/* Copy query parameter `name` (percent-decoded, NUL-terminated) into out:
+ * 1 found, 0 absent, SL_ETOOBIG when it does not fit (never a silent cut). */
+int sl_http_req_query_param(const sl_http_req_t *req, const char *name, char *out, size_t outlen);
 void *sl_http_req_server_arg(const sl_http_req_t *req);
-/* Per-request slot for the handler (long polls). */
-void sl_http_req_set_data(sl_http_req_t *req, void *data);
-void *sl_http_req_data(const sl_http_req_t *req);
 /* Called instead of a response when the client goes away first; req is dead after. */
 void sl_http_req_on_abort(sl_http_req_t *req, void (*abort_cb)(sl_http_req_t *req, void *arg), void *arg);
 
@@ -131,10 +145,12 @@ bool sl_iov_prefix(sl_iov_t a, const char *lit);
  * listen-host and the role's "port" key. NULL with err filled on failure. */
 sl_http_server_t *sl_http_server_from_cfg(uv_loop_t *loop, const sl_cfg_t *cfg, sl_http_handler_cb handler, void *arg,
 					  sl_err_t *err);
-/* The same for loop `index` of `nloops` sharing one port and one
- * connection count (`conns`, see sl_http_server_share_count); loop 0 binds
- * the configured port, the others the port it got (`port`). */
+/* The same for loop `index` of `nloops` sharing one port, one connection
+ * count (`conns`) and one per-address count (`ips`, may be NULL); loop 0
+ * binds the configured port, the others the port it got (`port`). */
 sl_http_server_t *sl_http_server_from_cfg_shared(uv_loop_t *loop, const sl_cfg_t *cfg, unsigned index, unsigned nloops,
-						 int port, atomic_size_t *conns, sl_http_handler_cb handler, void *arg,
-						 sl_err_t *err);
+						 int port, atomic_size_t *conns, sl_http_iplimit_t *ips,
+						 sl_http_handler_cb handler, void *arg, sl_err_t *err);
+/* The limits in the settings (sl_cfg_keys_http). */
+void sl_http_limits_from_cfg(const sl_cfg_t *cfg, sl_http_limits_t *lim);
 #endif

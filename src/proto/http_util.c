@@ -1,47 +1,18 @@
 /* http_util.c: the parts of the HTTP server's API that need only its
- * public interface: status texts, query parameters, the /healthz /readyz
- * /metrics endpoints every role serves, and building a server from settings.
- * Kept apart from http.c, which owns connections and parsing.
+ * public interface: query parameters, the /healthz /readyz /metrics
+ * endpoints every role serves, building a server from settings, and the
+ * process's file-descriptor limit. Above http.c (it calls http.h only;
+ * nothing in http*.c calls back up here).
  */
 #include "proto/http.h"
 
+#include "core/log.h"
 #include "core/metrics.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <string.h>
-
-const char *sl_http_status_text(int status)
-{
-	switch (status) {
-	case 101: return "Switching Protocols";
-	case 200: return "OK";
-	case 201: return "Created";
-	case 202: return "Accepted";
-	case 204: return "No Content";
-	case 301: return "Moved Permanently";
-	case 304: return "Not Modified";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 406: return "Not Acceptable";
-	case 408: return "Request Timeout";
-	case 409: return "Conflict";
-	case 411: return "Length Required";
-	case 413: return "Payload Too Large";
-	case 415: return "Unsupported Media Type";
-	case 422: return "Unprocessable Entity";
-	case 426: return "Upgrade Required";
-	case 429: return "Too Many Requests";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	default: return "Unknown";
-	}
-}
+#include <sys/resource.h>
 
 static int hexval(int ch)
 {
@@ -53,7 +24,7 @@ static int hexval(int ch)
 	return -1;
 }
 
-bool sl_http_req_query_param(const sl_http_req_t *req, const char *name, char *out, size_t outlen)
+int sl_http_req_query_param(const sl_http_req_t *req, const char *name, char *out, size_t outlen)
 {
 	sl_iov_t q = sl_http_req_query(req);
 	size_t nlen = strlen(name);
@@ -65,7 +36,12 @@ bool sl_http_req_query_param(const sl_http_req_t *req, const char *name, char *o
 		const char *kend = eq ? eq : pend;
 		if ((size_t)(kend - s) == nlen && !memcmp(s, name, nlen)) {
 			size_t o = 0;
-			for (const char *v = eq ? eq + 1 : pend; v < pend && o + 1 < outlen; v++) {
+			for (const char *v = eq ? eq + 1 : pend; v < pend; v++) {
+				if (o + 1 >= outlen) {
+					if (outlen)
+						out[0] = '\0';
+					return SL_ETOOBIG; /* never a silent cut */
+				}
 				if (*v == '%' && pend - v > 2 && hexval(v[1]) >= 0 && hexval(v[2]) >= 0) {
 					out[o++] = (char)(hexval(v[1]) * 16 + hexval(v[2]));
 					v += 2;
@@ -75,13 +51,12 @@ bool sl_http_req_query_param(const sl_http_req_t *req, const char *name, char *o
 			}
 			if (outlen)
 				out[o] = '\0';
-			return true;
+			return 1;
 		}
 		s = pend + 1;
 	}
-	return false;
+	return 0;
 }
-
 
 bool sl_iov_eq(sl_iov_t a, const char *lit)
 {
@@ -128,16 +103,46 @@ bool sl_http_serve_ops(sl_http_req_t *req, sl_http_ready_cb ready_cb, void *arg)
 	return false;
 }
 
-sl_http_server_t *sl_http_server_from_cfg_shared(uv_loop_t *loop, const sl_cfg_t *cfg, unsigned index, unsigned nloops,
-						 int port, atomic_size_t *conns, sl_http_handler_cb handler, void *arg,
-						 sl_err_t *err)
+long sl_http_raise_fd_limit(void)
 {
-	sl_http_limits_t lim = {
+	static atomic_flag done = ATOMIC_FLAG_INIT;
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -1;
+	if (!atomic_flag_test_and_set(&done) && rl.rlim_cur < rl.rlim_max) {
+		rlim_t was = rl.rlim_cur;
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+			sl_log_info("fd_limit_raised", SL_KV(count, (unsigned long long)was),
+				    SL_KV(limit, (unsigned long long)rl.rlim_cur));
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return (long)rl.rlim_cur;
+}
+
+void sl_http_limits_from_cfg(const sl_cfg_t *cfg, sl_http_limits_t *lim)
+{
+	*lim = (sl_http_limits_t){
 		.max_connections = (size_t)sl_cfg_int(cfg, "max-connections"),
 		.max_header_bytes = (size_t)sl_cfg_int(cfg, "max-header-bytes"),
 		.max_body_bytes = (size_t)sl_cfg_int(cfg, "max-body-bytes"),
 		.idle_timeout_ms = (uint64_t)sl_cfg_int(cfg, "idle-timeout-ms"),
+		.head_timeout_ms = (uint64_t)sl_cfg_int(cfg, "request-head-timeout-ms"),
+		.body_timeout_ms = (uint64_t)sl_cfg_int(cfg, "request-body-timeout-ms"),
+		.max_queued_out = (size_t)sl_cfg_int(cfg, "max-queued-response-bytes"),
+		.max_per_ip = (size_t)sl_cfg_int(cfg, "max-connections-per-ip"),
 	};
+}
+
+sl_http_server_t *sl_http_server_from_cfg_shared(uv_loop_t *loop, const sl_cfg_t *cfg, unsigned index, unsigned nloops,
+						 int port, atomic_size_t *conns, sl_http_iplimit_t *ips,
+						 sl_http_handler_cb handler, void *arg, sl_err_t *err)
+{
+	sl_http_limits_t lim;
+	sl_http_limits_from_cfg(cfg, &lim);
+	long fds = sl_http_raise_fd_limit();
+	if (fds > 0 && lim.max_connections + 64 > (size_t)fds && index == 0)
+		sl_log_warn("fd_limit_low", SL_KV(conns, lim.max_connections), SL_KV(limit, fds));
 	sl_http_server_t *srv = sl_http_server_new(loop, &lim, handler, arg);
 	const char *const *origins;
 	size_t n = sl_cfg_list(cfg, "cors-origin", &origins);
@@ -146,6 +151,8 @@ sl_http_server_t *sl_http_server_from_cfg_shared(uv_loop_t *loop, const sl_cfg_t
 		sl_http_server_set_reuseport(srv, index == 0 ? SL_HTTP_REUSEPORT_FIRST : SL_HTTP_REUSEPORT_JOIN);
 	if (conns)
 		sl_http_server_share_count(srv, conns);
+	if (ips)
+		sl_http_server_share_iplimit(srv, ips);
 	if (sl_http_server_listen(srv, sl_cfg_str(cfg, "listen-host"), port, err) < 0) {
 		sl_http_server_discard(srv);
 		return NULL;
@@ -156,5 +163,6 @@ sl_http_server_t *sl_http_server_from_cfg_shared(uv_loop_t *loop, const sl_cfg_t
 sl_http_server_t *sl_http_server_from_cfg(uv_loop_t *loop, const sl_cfg_t *cfg, sl_http_handler_cb handler, void *arg,
 					  sl_err_t *err)
 {
-	return sl_http_server_from_cfg_shared(loop, cfg, 0, 1, (int)sl_cfg_int(cfg, "port"), NULL, handler, arg, err);
+	return sl_http_server_from_cfg_shared(loop, cfg, 0, 1, (int)sl_cfg_int(cfg, "port"), NULL, NULL, handler, arg,
+					      err);
 }

@@ -131,7 +131,11 @@ static void test_check_method(void **state)
 	f.requests[1] = "POST /v1/events/x HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 	f.requests[2] = "DELETE /v1/events/x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
 	assert_int_equal(uv_loop_init(&f.loop), 0);
-	sl_http_limits_t lim = {10, 4096, 1024, 5000};
+	sl_http_limits_t lim = SL_HTTP_LIMITS_DEFAULT;
+	lim.max_connections = 10;
+	lim.max_header_bytes = 4096;
+	lim.max_body_bytes = 1024;
+	lim.idle_timeout_ms = 5000;
 	f.srv = sl_http_server_new(&f.loop, &lim, handler, &f);
 	assert_int_equal(sl_http_server_listen(f.srv, "127.0.0.1", 0, NULL), 0);
 	f.port = sl_http_server_port(f.srv);

@@ -254,7 +254,12 @@ static void route_markets(sl_api_op_t *op, const seg_t *s, bool get)
 	} else {
 		op->kind = SL_API_GET_MARKETS;
 		char ids[8192];
-		if (!sl_http_req_query_param(op->req, "ids", ids, sizeof(ids)) || !ids[0]) {
+		int found = sl_http_req_query_param(op->req, "ids", ids, sizeof(ids));
+		if (found == SL_ETOOBIG) {
+			reject(op, 400, "invalid_query", "ids is longer than 8191 bytes: ask for fewer markets at once");
+			return;
+		}
+		if (found != 1 || !ids[0]) {
 			reject(op, 400, "invalid_query", "ids=<market>,<market>,... is required");
 			return;
 		}

@@ -45,6 +45,8 @@ static const sl_cfg_key_t publisher_keys[] = {
 	 "queued frames per client past which it is closed: 1013"},
 	{"slow-client-timeout-ms", NULL, "SLUICE_PUBLISHER_SLOW_CLIENT_TIMEOUT_MS", SL_CFG_INT, "10000", 100, 3600000,
 	 "close a client whose queue stayed over the soft limit this long: 1013"},
+	{"max-client-pings-per-s", NULL, "SLUICE_PUBLISHER_MAX_CLIENT_PINGS_PER_S", SL_CFG_INT, "5", 1, 100000,
+	 "WebSocket pings a client may send per second on average (ten seconds' worth at once): 1008 past it"},
 	{"max-client-message-bytes", NULL, "SLUICE_PUBLISHER_MAX_CLIENT_MESSAGE_BYTES", SL_CFG_INT, "4096", 125,
 	 16777216, "largest message a WebSocket client may send: 1009 past it"},
 	{"redis-timeout-ms", NULL, "SLUICE_PUBLISHER_REDIS_TIMEOUT_MS", SL_CFG_INT, "2000", 50, 600000,
@@ -133,12 +135,15 @@ static void settings(sl_pub_t *p, sl_cfg_t *cfg)
 	p->slow_ms = (uint64_t)sl_cfg_int(cfg, "slow-client-timeout-ms");
 	p->close_grace_ms = 2000;
 	p->max_client_msg = (size_t)sl_cfg_int(cfg, "max-client-message-bytes");
+	p->ping_rate = (double)sl_cfg_int(cfg, "max-client-pings-per-s");
 	p->flush_every = (uint32_t)sl_cfg_int(cfg, "flush-every");
 	p->port = (int)sl_cfg_int(cfg, "port");
 	unsigned n = (unsigned)sl_cfg_int(cfg, "loops");
 	if (n == 0)
 		n = uv_available_parallelism();
 	p->nloops = n < 1 ? 1 : n > SL_PUB_MAX_LOOPS ? SL_PUB_MAX_LOOPS : n;
+	size_t per_ip = (size_t)sl_cfg_int(cfg, "max-connections-per-ip");
+	p->ips = per_ip ? sl_http_iplimit_new(per_ip) : NULL;
 }
 
 static int publisher_run(sl_cfg_t *cfg)
@@ -210,6 +215,7 @@ static int publisher_run(sl_cfg_t *cfg)
 	if (rc != 2)
 		sl_log_info("publisher_stopped", SL_KV(loop_close, lc));
 	free(p->loops);
+	sl_http_iplimit_free(p->ips);
 	sl_pub__web_free(p->web);
 	free(p);
 	sl_metrics_free_all();

@@ -49,6 +49,7 @@ struct sl_pub {
 	uint64_t redis_timeout_ms;
 	uint64_t ping_ms, idle_ms, slow_ms, close_grace_ms;
 	size_t max_client_msg;
+	double ping_rate;     /* client pings allowed per second, on average */
 	uint32_t flush_every; /* pushes between two flushes within one Redis read */
 	const char *const *cors;
 	size_t ncors;
@@ -60,6 +61,7 @@ struct sl_pub {
 	atomic_uint_fast64_t next_client_id;
 	atomic_uint loops_done;   /* loops whose thread ended */
 	atomic_size_t conns;      /* HTTP connections of all loops (--max-connections holds for the process) */
+	sl_http_iplimit_t *ips;   /* connections per client address, all loops (NULL: no limit) */
 	uv_async_t *done_async;   /* on the main loop: a loop thread ended */
 };
 
@@ -84,7 +86,8 @@ struct sl_pub_loop {
 	atomic_bool ready;        /* both Redis connections up (read by any loop's /readyz) */
 	int loop_close_rc;
 	struct {
-		sl_metric_t *ws, *sse, *chans, *in, *queued, *maxq, *rejected, *resub, *unrouted, *received, *ready;
+		sl_metric_t *ws, *sse, *chans, *in, *queued, *maxq, *rejected, *resub, *unrouted, *received, *ready,
+			*ping_floods;
 		sl_metric_t *state[4];
 		uint64_t in_seen, unrouted_seen, resub_seen;
 	} m;
@@ -99,6 +102,8 @@ struct sl_pub_client {
 	sl_ws_reader_t *rd;      /* only while a client frame is incomplete */
 	uint64_t id;
 	uint64_t last_rx_ms;
+	uint64_t ping_ms;        /* the ping bucket's last refill */
+	double ping_tokens;      /* pings the client may still send at once */
 };
 
 /* publisher_loop.c */

@@ -277,6 +277,8 @@ static void register_metrics(sl_pub_loop_t *lp)
 					"Times a pub/sub connection came back and its channels and markets were subscribed again.");
 	lp->m.rejected = sl_metric_counter("sluice_publisher_rejected_total", "",
 					   "Stream requests refused (bad handshake, unknown channel, Redis down).");
+	lp->m.ping_floods = sl_metric_counter("sluice_publisher_ping_floods_total", "",
+					      "WebSocket clients closed with 1008 for sending pings over the allowed rate.");
 	lp->m.received = sl_metric_histogram("sluice_publisher_received_latency_ms", "",
 					     "Kafka record timestamp to the update read from Redis (ms).",
 					     sl_metric_latency_ms_bounds, sl_metric_latency_ms_nbounds);
@@ -296,8 +298,8 @@ int sl_pub__loop_init(sl_pub_t *p, sl_pub_loop_t *lp, unsigned index, sl_err_t *
 	lp->rt = sl_pub_route_new(p->prefix, &sl_pub__route_ops, lp);
 	sl_pub__clients_init(lp);
 	uv_async_init(&lp->loop, &lp->stop_async, stop_async_cb);
-	lp->srv = sl_http_server_from_cfg_shared(&lp->loop, p->cfg, index, p->nloops, p->port, &p->conns, handler, lp,
-						 err);
+	lp->srv = sl_http_server_from_cfg_shared(&lp->loop, p->cfg, index, p->nloops, p->port, &p->conns, p->ips, handler,
+						 lp, err);
 	if (!lp->srv) {
 		/* Close what is open on this thread, before any loop runs. */
 		lp->stopping = true;

@@ -65,7 +65,8 @@ static void illegal_state(sl_http_req_t *req, const char *what)
 static long long query_int(sl_http_req_t *req, const char *name, long long def, long long max)
 {
 	char v[32];
-	if (!sl_http_req_query_param(req, name, v, sizeof(v)))
+	int found = sl_http_req_query_param(req, name, v, sizeof(v));
+	if (found == 0)
 		return def;
 	char *end;
 	long long x = strtoll(v, &end, 10);
