@@ -165,6 +165,8 @@ static void msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
 	sl_ws_reader_t *rd = user_data;
 	if (arg->opcode == WSLAY_CONNECTION_CLOSE)
 		rd->peer_closed = true;
+	if (arg->opcode == WSLAY_PING && rd->cbs->on_ping)
+		rd->cbs->on_ping(rd->ud);
 	if ((arg->opcode == WSLAY_TEXT_FRAME || arg->opcode == WSLAY_BINARY_FRAME) && rd->cbs->on_message)
 		rd->cbs->on_message(rd->ud, arg->opcode, arg->msg, arg->msg_length);
 }

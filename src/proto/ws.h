@@ -48,8 +48,12 @@ typedef struct sl_ws_reader sl_ws_reader_t;
 typedef struct sl_ws_reader_cbs {
 	/* A complete text or binary message (the publisher ignores them). */
 	void (*on_message)(void *ud, uint8_t opcode, const uint8_t *data, size_t len);
-	/* Bytes wslay wants sent (pong replies, the close reply): queue them. */
+	/* Bytes wslay wants sent (pong replies, the close reply): queue them
+	 * under the client's queue limits (proto/conn.h sl_conn_push), so a
+	 * client that sends pings and reads nothing is bounded like any other. */
 	void (*on_output)(void *ud, const uint8_t *data, size_t len);
+	/* A ping arrived (may be NULL): the owner rate-limits them (1008). */
+	void (*on_ping)(void *ud);
 } sl_ws_reader_cbs_t;
 
 enum {

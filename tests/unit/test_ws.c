@@ -54,7 +54,7 @@ static void on_output(void *ud, const uint8_t *data, size_t len)
 	s->out_bytes += len;
 }
 
-static const sl_ws_reader_cbs_t cbs = {on_message, on_output};
+static const sl_ws_reader_cbs_t cbs = {on_message, on_output, NULL};
 
 /* Feed data in chunks of `step` bytes; returns the close code (0: still open). */
 static int feed(const unsigned char *data, size_t len, size_t step, sink_t *s)

@@ -24,8 +24,11 @@
 #include "core/log.h"
 #include "proto/sse.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define SWEEP_MS 250 /* or the ping interval or idle timeout when shorter */
 
@@ -131,17 +134,47 @@ static void client_closed_cb(void *ud)
 	sl_conn_socket_closed(&c->conn); /* may free c (conn_free_cb) */
 }
 
+/* Pongs and close replies count against the client's queue limits: a
+ * client that pings and reads nothing reaches the hard limit (1013) like
+ * one that reads nothing at all. */
 static void ws_output_cb(void *ud, const uint8_t *data, size_t len)
 {
 	sl_pub_client_t *c = ud;
 	sl_frame_t *fr = sl_frame_new_raw((const char *)data, len);
-	sl_conn_push_ctl(&c->conn, fr);
+	sl_conn_push(&c->conn, fr);
 	sl_frame_unref(fr);
+}
+
+/* A token bucket per client: --max-client-pings-per-s on average, ten
+ * seconds' worth at once; past it the client is closed with 1008. */
+static void ws_ping_cb(void *ud)
+{
+	sl_pub_client_t *c = ud;
+	const sl_pub_t *p = c->lp->pub;
+	uint64_t now = (uint64_t)sl_clock_mono_ms();
+	double burst = 10.0 * p->ping_rate;
+	c->ping_tokens += (double)(now - c->ping_ms) / 1000.0 * p->ping_rate;
+	if (c->ping_tokens > burst)
+		c->ping_tokens = burst;
+	c->ping_ms = now;
+	if (c->ping_tokens >= 1.0) {
+		c->ping_tokens -= 1.0;
+		return;
+	}
+	if (c->conn.state != SL_CONN_OPEN)
+		return;
+	/* Closing here is safe: the rest of the input only meets a closing
+	 * connection, which queues nothing more. */
+	const char *chan = c->member.chan ? sl_pub_route_chan_id(c->member.chan) : "";
+	sl_log_info("client_evicted", SL_KV(conn, c->id), SL_KV(channel, chan), SL_KV(reason, "ping_flood"));
+	sl_metric_add(c->lp->m.ping_floods, 1);
+	sl_conn_close(&c->conn, 1008, "ping flood", false);
 }
 
 static const sl_ws_reader_cbs_t ws_cbs = {
 	.on_message = NULL, /* clients have nothing to say yet (docs/protocol.md) */
 	.on_output = ws_output_cb,
+	.on_ping = ws_ping_cb,
 };
 
 static void ws_read_cb(void *ud, const char *data, size_t len)
@@ -173,6 +206,26 @@ static void sse_read_cb(void *ud, const char *data, size_t len)
 	(void)len; /* an event stream is one-way; extra bytes are ignored */
 }
 
+/* The idle rule for both wires, in the kernel: an SSE client never sends
+ * anything, so silence proves nothing; instead a client whose socket does
+ * not acknowledge what we sent (pings included) for the idle timeout is
+ * dropped (TCP_USER_TIMEOUT), and keepalive probes find a peer that
+ * vanished while nothing was in flight. WebSocket clients also have the
+ * sweep's idle check on what they send. */
+static void set_liveness(uv_stream_t *stream, uint64_t idle_ms)
+{
+	uv_os_fd_t fd;
+	unsigned secs = (unsigned)(idle_ms / 1000) ? (unsigned)(idle_ms / 1000) : 1;
+	uv_tcp_keepalive((uv_tcp_t *)stream, 1, secs);
+	if (uv_fileno((uv_handle_t *)stream, &fd) == 0) {
+		unsigned to = (unsigned)idle_ms;
+		int intvl = (int)(secs / 4 ? secs / 4 : 1), cnt = 4;
+		setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &to, sizeof(to));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	}
+}
+
 void sl_pub__client_open(sl_pub_loop_t *lp, sl_http_req_t *req, bool ws, const char *id, const char *sse_origin)
 {
 	sl_buf_t head = SL_BUF_INIT;
@@ -183,11 +236,13 @@ void sl_pub__client_open(sl_pub_loop_t *lp, sl_http_req_t *req, bool ws, const c
 	sl_pub_client_t *c = sl_xcalloc(1, sizeof(*c));
 	c->lp = lp;
 	c->id = atomic_fetch_add(&lp->pub->next_client_id, 1) + 1;
-	c->last_rx_ms = (uint64_t)sl_clock_mono_ms();
+	c->last_rx_ms = c->ping_ms = (uint64_t)sl_clock_mono_ms();
+	c->ping_tokens = 10.0 * lp->pub->ping_rate;
 	sl_http_hijack_cbs_t cbs = {ws ? ws_read_cb : sse_read_cb, client_closed_cb};
 	sl_iov_t leftover = {0};
 	uv_stream_t *stream = sl_http_hijack(req, &cbs, c, &leftover);
 	sl_conn_init(&c->conn, &lp->cctx, stream, ws ? SL_WIRE_WS : SL_WIRE_SSE);
+	set_liveness(stream, lp->pub->idle_ms);
 	sl_frame_t *fr = sl_frame_new_raw(head.data, head.len);
 	sl_conn_push_ctl(&c->conn, fr);
 	sl_frame_unref(fr);
