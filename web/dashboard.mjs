@@ -208,6 +208,9 @@ async function main() {
 	});
 
 	client.start();
+	/* The page's channel goes with the page (the API would otherwise keep
+	 * it until its TTL): a keepalive DELETE outlives the unload. */
+	window.addEventListener('pagehide', () => client.release());
 	system.start();
 	if (initial.all) {
 		/* "all" needs the API: discover once the client is live. */

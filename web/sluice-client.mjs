@@ -392,18 +392,33 @@ export class SluiceClient {
 		});
 	}
 
-	/** Stop for good; with {deleteChannel: true} also delete the channel. */
+	/** Stop for good and delete the channel (the API keeps nothing for a
+	 * client that is gone); {deleteChannel: false} keeps it, to hand over. */
 	async close(opts = {}) {
 		this.stopper.abort();
 		this.stream?.close();
 		if (this.running)
 			await this.running.catch(() => {});
-		if (opts.deleteChannel && this.channel) {
+		if (opts.deleteChannel !== false && this.channel) {
 			try {
 				await this.request('DELETE', `/v1/channels/${this.channel}`, undefined, {survivesClose: true});
 			} catch (e) {
 				/* Best effort: the channel may be gone already. */
 			}
+		}
+		if (this.state !== 'closed')
+			this.setState('closed');
+	}
+
+	/** For a page going away (pagehide): stop, and ask for the channel's
+	 * deletion with a keepalive request that outlives the page. Returns at
+	 * once; whatever the browser does not send, the channel's TTL ends. */
+	release() {
+		this.stopper.abort();
+		this.stream?.close();
+		if (this.channel) {
+			this.fetch(`${this.apiUrl}/v1/channels/${this.channel}`, {method: 'DELETE', headers: {...this.headers},
+				keepalive: true}).catch(() => {});
 		}
 		if (this.state !== 'closed')
 			this.setState('closed');

@@ -641,6 +641,18 @@ void *sl_http_req_server_arg(const sl_http_req_t *req)
 	return req->conn->srv->arg;
 }
 
+void sl_http_req_peer(const sl_http_req_t *req, char *out, size_t outlen)
+{
+	const struct sockaddr_storage *ss = &req->conn->peer;
+	int rc = -1;
+	if (ss->ss_family == AF_INET)
+		rc = uv_ip4_name((const struct sockaddr_in *)ss, out, outlen);
+	else if (ss->ss_family == AF_INET6)
+		rc = uv_ip6_name((const struct sockaddr_in6 *)ss, out, outlen);
+	if (rc != 0)
+		snprintf(out, outlen, "unknown");
+}
+
 void sl_http_respond(sl_http_req_t *req, int status, const char *content_type, const void *body, size_t len)
 {
 	conn_t *c = req->conn;

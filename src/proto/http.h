@@ -101,6 +101,9 @@ sl_iov_t sl_http_req_body(const sl_http_req_t *req);
  * 1 found, 0 absent, SL_ETOOBIG when it does not fit (never a silent cut). */
 int sl_http_req_query_param(const sl_http_req_t *req, const char *name, char *out, size_t outlen);
 void *sl_http_req_server_arg(const sl_http_req_t *req);
+/* The client's address as text ("127.0.0.1", "::1"); "unknown" when the
+ * socket has none. */
+void sl_http_req_peer(const sl_http_req_t *req, char *out, size_t outlen);
 /* Called instead of a response when the client goes away first; req is dead after. */
 void sl_http_req_on_abort(sl_http_req_t *req, void (*abort_cb)(sl_http_req_t *req, void *arg), void *arg);
 

@@ -58,6 +58,16 @@ void sl_rstate_key_market(sl_buf_t *b, const char *prefix, const char *market, s
 	sl_buf_printf(b, "%smarket:%.*s", prefix, (int)len, market);
 }
 
+void sl_rstate_key_expiry(sl_buf_t *b, const char *prefix)
+{
+	sl_buf_printf(b, "%schannels:expiry", prefix);
+}
+
+void sl_rstate_key_creator(sl_buf_t *b, const char *prefix, const char *creator)
+{
+	sl_buf_printf(b, "%screator:%s", prefix, creator);
+}
+
 const char sl_rstate_msg_markets_changed[] = "{\"type\":\"markets_changed\"}";
 
 bool sl_rstate_market_valid(const char *s, size_t len)

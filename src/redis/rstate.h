@@ -9,7 +9,10 @@
  * Layout (P = --redis-prefix, default "sluice:"; {pN} is partition N's hash tag):
  *   P{pN}:state           hash  market -> "<offset>|<ts>|<value json>"
  *   P{pN}:subs            set   "<market> <channel>" for markets of partition N
- *   Pchannel:<id>         hash  the channel record (created, markets count)
+ *   Pchannel:<id>         hash  the channel record (created, markets count, creator)
+ *   Pchannels:expiry      zset  channel -> when it expires (ms), pushed on by
+ *                               publishers while a stream holds it
+ *   Pcreator:<who>        zset  the channels one creator holds, same scores
  *   Pchannel:<id>:markets set   markets of the channel
  *   Pmarket:<market>      pub/sub channel of the market's updates, one PUBLISH
  *                         per Kafka record whoever watches it (publishers
@@ -35,6 +38,8 @@ void sl_rstate_key_channel(sl_buf_t *b, const char *prefix, const char *channel)
 void sl_rstate_key_chan_markets(sl_buf_t *b, const char *prefix, const char *channel);
 void sl_rstate_key_stream(sl_buf_t *b, const char *prefix, const char *channel);
 void sl_rstate_key_market(sl_buf_t *b, const char *prefix, const char *market, size_t len);
+void sl_rstate_key_expiry(sl_buf_t *b, const char *prefix);
+void sl_rstate_key_creator(sl_buf_t *b, const char *prefix, const char *creator);
 
 /* Published on Pstream:<id> after the channel's market set changed (the API
  * does it in the same script or transaction as the change): publishers

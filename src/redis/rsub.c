@@ -125,6 +125,20 @@ int sl_rsub_smembers(sl_rsub_t *rs, const char *key, sl_rsub_members_cb cb, void
 	return lookup(rs, "SMEMBERS", key, NULL, cb, arg);
 }
 
+static void sent_cb(sl_rconn_t *rc, redisReply *reply, void *arg)
+{
+	(void)rc;
+	(void)reply;
+	(void)arg;
+}
+
+int sl_rsub_send(sl_rsub_t *rs, int argc, const char **argv)
+{
+	if (rs->closing)
+		return SL_EUNAVAIL;
+	return sl_rconn_commandargv(rs->cmd, sent_cb, NULL, argc, argv, NULL) == 0 ? 0 : SL_EUNAVAIL;
+}
+
 static void closed_cb(void *arg)
 {
 	sl_rsub_t *rs = arg;

@@ -61,6 +61,11 @@ int sl_rsub_exists(sl_rsub_t *rs, const char *key, sl_rsub_exists_cb cb, void *a
 typedef void (*sl_rsub_members_cb)(void *arg, int result, const sl_iov_t *members, size_t n);
 int sl_rsub_smembers(sl_rsub_t *rs, const char *key, sl_rsub_members_cb cb, void *arg);
 
+/* A command on the lookup connection whose answer nobody needs (the
+ * publisher pushing a held channel's expiry forward); pipelined. 0 sent,
+ * SL_EUNAVAIL not. */
+int sl_rsub_send(sl_rsub_t *rs, int argc, const char **argv);
+
 /* Disconnect both (pending lookups get SL_ECLOSED), stop retrying; done fires
  * when every handle is closed, then sl_rsub_free. */
 void sl_rsub_close(sl_rsub_t *rs, void (*done)(void *arg), void *arg);

@@ -41,6 +41,10 @@ static const sl_cfg_key_t api_keys[] = {
 	 "when set, every /v1 request must carry it in the X-API-Key header"},
 	{"max-markets", NULL, "SLUICE_API_MAX_MARKETS", SL_CFG_INT, "100", 1, 100000,
 	 "markets accepted in one request"},
+	{"max-markets-per-channel", NULL, "SLUICE_API_MAX_MARKETS_PER_CHANNEL", SL_CFG_INT, "1000", 1, 1000000,
+	 "markets one channel may hold (413 past it)"},
+	{"max-channels-per-creator", NULL, "SLUICE_API_MAX_CHANNELS_PER_CREATOR", SL_CFG_INT, "1000", 0, 100000000,
+	 "channels one creator (the client's address) may hold at once; 0: no limit (429 past it)"},
 	{"command-timeout-ms", NULL, "SLUICE_API_COMMAND_TIMEOUT_MS", SL_CFG_INT, "5000", 100, 300000,
 	 "bound on Kafka taking a command before the request fails with 503"},
 	{0},
@@ -317,7 +321,14 @@ static void route(sl_api_t *a, sl_http_req_t *req)
 		}
 		if (parse_markets(op, false) < 0)
 			return;
+		if ((long)op->nmarkets > a->max_channel_markets) {
+			char msg[120];
+			snprintf(msg, sizeof(msg), "a channel holds at most %ld markets", a->max_channel_markets);
+			reject(op, 413, "too_many_markets", msg);
+			return;
+		}
 		gen_uuid(op->id);
+		sl_http_req_peer(req, op->creator, sizeof(op->creator));
 		op->kind = SL_API_CREATE;
 	} else if (s.count == 3) { /* /v1/channels/{id} */
 		if (!get && !del) {
@@ -435,6 +446,8 @@ static void tick_cb(uv_timer_t *t)
 	sl_api_t *a = t->data;
 	if (a->rk)
 		rd_kafka_poll(a->rk, 0);
+	if (!a->stopping)
+		sl_api__sweep_expired(a);
 	if (!a->stopping || !a->meta || a->http)
 		return;
 	bool busy = a->ops > 0 || rd_kafka_outq_len(a->rk) > 0;
@@ -472,6 +485,9 @@ static int api_run(sl_cfg_t *cfg)
 	if (a.api_key && !a.api_key[0])
 		a.api_key = NULL;
 	a.max_markets = (long)sl_cfg_int(cfg, "max-markets");
+	a.max_channel_markets = (long)sl_cfg_int(cfg, "max-markets-per-channel");
+	a.max_creator_channels = (long)sl_cfg_int(cfg, "max-channels-per-creator");
+	a.ttl_ms = sl_cfg_int(cfg, "channel-ttl-ms");
 	sl_err_t err = {0};
 	char tmo[32];
 	snprintf(tmo, sizeof(tmo), "%lld", sl_cfg_int(cfg, "command-timeout-ms"));
@@ -502,6 +518,8 @@ static int api_run(sl_cfg_t *cfg)
 	a.m.channels = sl_metric_counter("sluice_api_channels_created_total", "", "channels created");
 	a.m.latency = sl_metric_histogram("sluice_api_request_ms", "", "time to answer a /v1 request, ms",
 					  sl_metric_latency_ms_bounds, sl_metric_latency_ms_nbounds);
+	a.m.expired = sl_metric_counter("sluice_api_channels_expired_total", "",
+					"channels closed because no stream held them for channel-ttl-ms");
 	sl_runtime_init(&a.rt, &loop, stop_cb, &a);
 	a.meta = sl_kmeta_new(&loop, a.rk, a.data_topic, 1000, 1000, NULL, NULL);
 	uv_timer_init(&loop, &a.tick);

@@ -53,9 +53,27 @@ static void abort_cb(sl_http_req_t *req, void *arg)
 	((sl_api_op_t *)arg)->req = NULL;
 }
 
+static void ignore_cb(sl_rconn_t *rc, redisReply *reply, void *arg)
+{
+	(void)rc;
+	(void)reply;
+	(void)arg;
+}
+
 void sl_api__finish(sl_api_op_t *op, int status, const char *json)
 {
 	sl_api_t *a = op->a;
+	if (op->expiring && status >= 500) {
+		/* Kafka or Redis failed the close of an expired channel: put it
+		 * back, a later sweep tries again. */
+		sl_buf_t k = SL_BUF_INIT;
+		char when[24];
+		snprintf(when, sizeof(when), "%lld", (long long)(sl_clock_wall_ms() + 5000));
+		sl_rstate_key_expiry(&k, a->prefix);
+		const char *v[] = {"ZADD", k.data, when, op->id};
+		sl_rconn_commandargv(a->rc, ignore_cb, NULL, 4, v, NULL);
+		sl_buf_free(&k);
+	}
 	if (op->req) {
 		sl_http_req_on_abort(op->req, NULL, NULL);
 		if (status == 204)
@@ -166,22 +184,6 @@ static void multi(sl_api_op_t *op)
 	cmdv(op, NULL, 1, v);
 }
 
-/* EXEC's array: element exec_base + 2*i is the SADD/SREM of market i on
- * the channel's set (exec_base counts the channel record commands before). */
-static void exec_changed(sl_api_op_t *op, redisReply *reply, size_t idx)
-{
-	(void)idx;
-	if (reply->type != REDIS_REPLY_ARRAY) {
-		op->failed = true;
-		return;
-	}
-	for (size_t i = 0; i < op->nmarkets; i++) {
-		size_t j = op->exec_base + 2 * i;
-		op->changed[i] = j < reply->elements && reply->element[j]->type == REDIS_REPLY_INTEGER &&
-				 reply->element[j]->integer == 1;
-	}
-}
-
 static void exec_cmd(sl_api_op_t *op, reply_fn fn)
 {
 	const char *v[] = {"EXEC"};
@@ -208,7 +210,10 @@ static void produce(sl_api_op_t *op, const char *what, sl_api_step_fn next)
 {
 	sl_buf_t b = SL_BUF_INIT;
 	sl_buf_printf(&b, "{\"op\":\"%s\",\"channel\":\"%s\",\"markets\":[", what, op->id);
-	for (size_t i = 0; i < op->nmarkets; i++) {
+	/* close and begin name no markets: each reducer knows the channel's,
+	 * so a close stays small however many the channel holds. */
+	bool list = strcmp(what, "close") != 0 && strcmp(what, "begin") != 0;
+	for (size_t i = 0; list && i < op->nmarkets; i++) {
 		if (i)
 			sl_buf_putc(&b, ',');
 		sl_buf_json_str(&b, op->markets[i], strlen(op->markets[i]));
@@ -275,11 +280,19 @@ static void issue_rollback(sl_api_op_t *op)
 	bool add_back = op->kind == SL_API_UNSUBSCRIBE;
 	multi(op);
 	if (op->kind == SL_API_CREATE) {
-		sl_buf_t k = SL_BUF_INIT;
+		sl_buf_t k = SL_BUF_INIT, ke = SL_BUF_INIT, kc = SL_BUF_INIT;
 		key_channel(op, &k);
+		sl_rstate_key_expiry(&ke, op->a->prefix);
+		sl_rstate_key_creator(&kc, op->a->prefix, op->creator);
 		const char *v[] = {"DEL", k.data};
 		cmdv(op, NULL, 2, v);
+		const char *v2[] = {"ZREM", ke.data, op->id};
+		cmdv(op, NULL, 3, v2);
+		const char *v3[] = {"ZREM", kc.data, op->id};
+		cmdv(op, NULL, 3, v3);
 		sl_buf_free(&k);
+		sl_buf_free(&ke);
+		sl_buf_free(&kc);
 	}
 	for (size_t i = 0; i < op->nmarkets; i++)
 		if (op->changed[i])
@@ -318,28 +331,96 @@ static void create_written(sl_api_op_t *op)
 		redis_failed(op);
 		return;
 	}
+	if (op->quota) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "this client holds %ld channels, the most it may (delete some first)",
+			 op->a->max_creator_channels);
+		sl_api__fail(op, 429, "too_many_channels", msg);
+		return;
+	}
 	if (op->nmarkets)
 		produce(op, "subscribe", create_produced);
 	else
 		create_produced(op);
 }
 
+/* Create in one atomic step, with the creator's quota checked in it: KEYS:
+ * the channel record, its market set, the expiry zset, the creator's zset,
+ * then the subs set of each market's partition; ARGV: max channels of the
+ * creator (0: none), expiry ms, channel id, creator, created ms, markets
+ * count, then market, member pairs. Returns -1 over the quota (nothing
+ * written), else 1/0 per market. The creator's zset holds the channels it
+ * has now: a DELETE and the expiry sweep take them out. */
+static const char create_script[] =
+	"if tonumber(ARGV[1]) > 0 and redis.call('ZCARD', KEYS[4]) >= tonumber(ARGV[1]) then return -1 end\n"
+	"redis.call('HSET', KEYS[1], 'created', ARGV[5], 'markets', ARGV[6], 'creator', ARGV[4])\n"
+	"redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])\n"
+	"redis.call('ZADD', KEYS[4], ARGV[5], ARGV[3])\n"
+	"local out = {}\n"
+	"local j = 1\n"
+	"for i = 7, #ARGV, 2 do\n"
+	"  out[j] = redis.call('SADD', KEYS[2], ARGV[i])\n"
+	"  redis.call('SADD', KEYS[4 + j], ARGV[i + 1])\n"
+	"  j = j + 1\n"
+	"end\n"
+	"return out\n";
+
+static void create_fn(sl_api_op_t *op, redisReply *reply, size_t idx)
+{
+	(void)idx;
+	if (reply->type == REDIS_REPLY_INTEGER && reply->integer == -1) {
+		op->quota = true;
+		return;
+	}
+	if (reply->type != REDIS_REPLY_ARRAY) {
+		op->failed = true;
+		return;
+	}
+	for (size_t i = 0; i < op->nmarkets && i < reply->elements; i++)
+		op->changed[i] = reply->element[i]->type == REDIS_REPLY_INTEGER && reply->element[i]->integer == 1;
+}
+
 static void issue_create(sl_api_op_t *op)
 {
-	sl_buf_t k = SL_BUF_INIT, ts = SL_BUF_INIT, n = SL_BUF_INIT;
-	key_channel(op, &k);
-	sl_buf_printf(&ts, "%lld", (long long)sl_clock_wall_ms());
-	sl_buf_printf(&n, "%zu", op->nmarkets);
-	multi(op);
-	const char *v[] = {"HSET", k.data, "created", ts.data, "markets", n.data};
-	cmdv(op, NULL, 6, v);
-	op->exec_base = 1;
-	for (size_t i = 0; i < op->nmarkets; i++)
-		sub_cmds(op, i, true, NULL);
-	exec_cmd(op, exec_changed);
-	sl_buf_free(&k);
-	sl_buf_free(&ts);
-	sl_buf_free(&n);
+	size_t n = op->nmarkets, nkeys = 4 + n;
+	const char **argv = sl_xcalloc(3 + nkeys + 6 + 2 * n, sizeof(*argv));
+	sl_buf_t *keys = sl_xcalloc(nkeys + n, sizeof(sl_buf_t));
+	char nk[24], maxc[24], exp[24], now[24], cnt[24];
+	int64_t t = sl_clock_wall_ms();
+	snprintf(nk, sizeof(nk), "%zu", nkeys);
+	snprintf(maxc, sizeof(maxc), "%ld", op->a->max_creator_channels);
+	snprintf(exp, sizeof(exp), "%lld", (long long)(t + op->a->ttl_ms));
+	snprintf(now, sizeof(now), "%lld", (long long)t);
+	snprintf(cnt, sizeof(cnt), "%zu", n);
+	key_channel(op, &keys[0]);
+	sl_rstate_key_chan_markets(&keys[1], op->a->prefix, op->id);
+	sl_rstate_key_expiry(&keys[2], op->a->prefix);
+	sl_rstate_key_creator(&keys[3], op->a->prefix, op->creator);
+	for (size_t i = 0; i < n; i++) {
+		sl_rstate_key_subs(&keys[4 + i], op->a->prefix, partition_of(op, op->markets[i]));
+		sl_rstate_sub_member(&keys[nkeys + i], op->markets[i], op->id);
+	}
+	size_t k = 0;
+	argv[k++] = "EVAL";
+	argv[k++] = create_script;
+	argv[k++] = nk;
+	for (size_t i = 0; i < nkeys; i++)
+		argv[k++] = keys[i].data;
+	argv[k++] = maxc;
+	argv[k++] = exp;
+	argv[k++] = op->id;
+	argv[k++] = op->creator;
+	argv[k++] = now;
+	argv[k++] = cnt;
+	for (size_t i = 0; i < n; i++) {
+		argv[k++] = op->markets[i];
+		argv[k++] = keys[nkeys + i].data;
+	}
+	cmdv(op, create_fn, (int)k, argv);
+	for (size_t i = 0; i < nkeys + n; i++)
+		sl_buf_free(&keys[i]);
+	free(keys);
+	free(argv);
 }
 
 /* Answer 200 with the channel and its markets, the body of GET and of a subscribe. */
@@ -375,18 +456,27 @@ static void sub_produced(sl_api_op_t *op)
  * exists, so a concurrent DELETE cannot leave subscriptions of a channel
  * that is gone. KEYS: channel record, channel's market set, then the subs
  * set of each market's partition; ARGV: "add"|"rem", the channel's private
- * pub/sub channel, the markets_changed message, then market, member pairs.
+ * pub/sub channel, the markets_changed message, the most markets a channel
+ * may hold, then market, member pairs.
  * When the set changed, publishers holding the channel are told in the same
  * step (they read the set again), so none can read the set before the
  * change and miss the message after it. Returns -1 for an unknown channel,
- * else 1/0 per market (changed). */
+ * -2 when the channel would hold too many markets (nothing written), else
+ * 1/0 per market (changed). */
 static const char sub_script[] =
 	"if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end\n"
 	"local op = ARGV[1] == 'add' and 'SADD' or 'SREM'\n"
+	"if op == 'SADD' then\n"
+	"  local new = 0\n"
+	"  for i = 5, #ARGV, 2 do\n"
+	"    if redis.call('SISMEMBER', KEYS[2], ARGV[i]) == 0 then new = new + 1 end\n"
+	"  end\n"
+	"  if redis.call('SCARD', KEYS[2]) + new > tonumber(ARGV[4]) then return -2 end\n"
+	"end\n"
 	"local out = {}\n"
 	"local j = 1\n"
 	"local changed = 0\n"
-	"for i = 4, #ARGV, 2 do\n"
+	"for i = 5, #ARGV, 2 do\n"
 	"  out[j] = redis.call(op, KEYS[2], ARGV[i])\n"
 	"  changed = changed + out[j]\n"
 	"  redis.call(op, KEYS[2 + j], ARGV[i + 1])\n"
@@ -402,11 +492,15 @@ static void sub_fn(sl_api_op_t *op, redisReply *reply, size_t idx)
 		op->exists = false;
 		return;
 	}
+	op->exists = true;
+	if (reply->type == REDIS_REPLY_INTEGER && reply->integer == -2) {
+		op->full = true;
+		return;
+	}
 	if (reply->type != REDIS_REPLY_ARRAY) {
 		op->failed = true;
 		return;
 	}
-	op->exists = true;
 	for (size_t i = 0; i < op->nmarkets && i < reply->elements; i++)
 		op->changed[i] = reply->element[i]->type == REDIS_REPLY_INTEGER && reply->element[i]->integer == 1;
 }
@@ -415,12 +509,20 @@ static void sub_written(sl_api_op_t *op)
 {
 	if (!channel_step_ok(op))
 		return;
+	if (op->full) {
+		char msg[120];
+		snprintf(msg, sizeof(msg), "a channel holds at most %ld markets", op->a->max_channel_markets);
+		sl_api__fail(op, 413, "too_many_markets", msg);
+		return;
+	}
 	produce(op, op->kind == SL_API_SUBSCRIBE ? "subscribe" : "unsubscribe", sub_produced);
 }
 
 static void issue_sub(sl_api_op_t *op)
 {
-	size_t n = op->nmarkets, argc = 3 + 2 + n + 3 + 2 * n;
+	size_t n = op->nmarkets, argc = 3 + 2 + n + 4 + 2 * n;
+	char maxm[24];
+	snprintf(maxm, sizeof(maxm), "%ld", op->a->max_channel_markets);
 	const char **argv = sl_xcalloc(argc, sizeof(*argv));
 	sl_buf_t *keys = sl_xcalloc(2 + 2 * n, sizeof(sl_buf_t));
 	sl_buf_t stream = SL_BUF_INIT;
@@ -442,6 +544,7 @@ static void issue_sub(sl_api_op_t *op)
 	argv[k++] = op->kind == SL_API_SUBSCRIBE ? "add" : "rem";
 	argv[k++] = stream.data;
 	argv[k++] = sl_rstate_msg_markets_changed;
+	argv[k++] = maxm;
 	for (size_t i = 0; i < n; i++) {
 		argv[k++] = op->markets[i];
 		argv[k++] = keys[2 + n + i].data;
@@ -488,14 +591,25 @@ static void members_fn(sl_api_op_t *op, redisReply *reply, size_t idx)
 	qsort(op->markets, op->nmarkets, sizeof(char *), cmp_str);
 }
 
+static void creator_fn(sl_api_op_t *op, redisReply *reply, size_t idx)
+{
+	(void)idx;
+	if (reply->type == REDIS_REPLY_STRING)
+		snprintf(op->creator, sizeof(op->creator), "%s", reply->str);
+}
+
 static void issue_exists_members(sl_api_op_t *op)
 {
 	issue_exists(op);
-	sl_buf_t k = SL_BUF_INIT;
+	sl_buf_t k = SL_BUF_INIT, kc = SL_BUF_INIT;
 	sl_rstate_key_chan_markets(&k, op->a->prefix, op->id);
 	const char *v[] = {"SMEMBERS", k.data};
 	cmdv(op, members_fn, 2, v);
+	key_channel(op, &kc);
+	const char *v2[] = {"HGET", kc.data, "creator"};
+	cmdv_i(op, creator_fn, 0, 3, v2);
 	sl_buf_free(&k);
+	sl_buf_free(&kc);
 }
 
 static void channel_read(sl_api_op_t *op)
@@ -523,6 +637,17 @@ static void issue_delete(sl_api_op_t *op)
 	multi(op);
 	const char *v[] = {"DEL", k.data, km.data};
 	cmdv(op, NULL, 3, v);
+	sl_buf_t ke = SL_BUF_INIT, kc = SL_BUF_INIT;
+	sl_rstate_key_expiry(&ke, op->a->prefix);
+	const char *vz[] = {"ZREM", ke.data, op->id};
+	cmdv(op, NULL, 3, vz);
+	if (op->creator[0]) {
+		sl_rstate_key_creator(&kc, op->a->prefix, op->creator);
+		const char *vc[] = {"ZREM", kc.data, op->id};
+		cmdv(op, NULL, 3, vc);
+	}
+	sl_buf_free(&ke);
+	sl_buf_free(&kc);
 	for (size_t i = 0; i < op->nmarkets; i++) {
 		sl_buf_t kp = SL_BUF_INIT, mem = SL_BUF_INIT;
 		sl_rstate_key_subs(&kp, op->a->prefix, partition_of(op, op->markets[i]));
@@ -617,6 +742,64 @@ static void issue_markets(sl_api_op_t *op)
 		cmdv_i(op, market_fn, i, 3, v);
 		sl_buf_free(&k);
 	}
+}
+
+/* ---- expiry ----
+ * Channels expire through a sorted set rather than key TTLs: a channel is
+ * also members of its partitions' subscription sets, and the reducers hold
+ * it in memory, so its end must be a close (the `close` command, the Redis
+ * records deleted, `closed` published), which a key's TTL cannot start.
+ * Each API instance sweeps: one script claims (ZREM) what is due, so two
+ * instances never close the same channel twice; publishers push a held
+ * channel's time forward (publisher_client.c). */
+#define SWEEP_BATCH "100"
+
+static const char claim_script[] =
+	"local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))\n"
+	"for _, id in ipairs(ids) do redis.call('ZREM', KEYS[1], id) end\n"
+	"return ids\n";
+
+static void claimed_cb(sl_rconn_t *rc, redisReply *reply, void *arg)
+{
+	(void)rc;
+	sl_api_t *a = arg;
+	a->sweeping = false;
+	if (!reply || reply->type != REDIS_REPLY_ARRAY || a->stopping)
+		return;
+	size_t n = 0;
+	for (size_t i = 0; i < reply->elements; i++) {
+		redisReply *e = reply->element[i];
+		if (e->type != REDIS_REPLY_STRING || !sl_rstate_channel_valid(e->str, e->len))
+			continue;
+		sl_api_op_t *op = sl_xcalloc(1, sizeof(*op));
+		op->a = a;
+		op->kind = SL_API_DELETE_CHANNEL;
+		op->expiring = true;
+		memcpy(op->id, e->str, e->len);
+		sl_api__start(op);
+		n++;
+	}
+	if (n) {
+		sl_metric_add(a->m.expired, (double)n);
+		sl_log_info("channels_expired", SL_KV(channels, n));
+	}
+}
+
+void sl_api__sweep_expired(sl_api_t *a)
+{
+	int64_t now = sl_clock_mono_ms();
+	if (a->sweeping || now < a->next_sweep_ms || !sl_rconn_connected(a->rc) || !sl_kmeta_up(a->meta))
+		return;
+	int64_t every = a->ttl_ms / 10;
+	a->next_sweep_ms = now + (every < 1000 ? 1000 : every > 5000 ? 5000 : every);
+	sl_buf_t k = SL_BUF_INIT;
+	char wall[24];
+	snprintf(wall, sizeof(wall), "%lld", (long long)sl_clock_wall_ms());
+	sl_rstate_key_expiry(&k, a->prefix);
+	const char *v[] = {"EVAL", claim_script, "1", k.data, wall, SWEEP_BATCH};
+	if (sl_rconn_commandargv(a->rc, claimed_cb, a, 6, v, NULL) == 0)
+		a->sweeping = true;
+	sl_buf_free(&k);
 }
 
 void sl_api__start(sl_api_op_t *op)

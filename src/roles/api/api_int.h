@@ -33,7 +33,12 @@ typedef struct sl_api {
 	sl_cfg_t *cfg;
 	sl_runtime_t rt;
 	const char *prefix, *data_topic, *cmd_topic, *api_key;
-	long max_markets;
+	long max_markets;        /* per request */
+	long max_channel_markets; /* per channel */
+	long max_creator_channels; /* per creator; 0: no limit */
+	int64_t ttl_ms;          /* a channel no stream holds this long is closed */
+	int64_t next_sweep_ms;
+	bool sweeping;
 	rd_kafka_t *rk;
 	sl_kclient_wake_t wake;  /* the producer's delivery reports */
 	uv_timer_t tick;
@@ -44,7 +49,7 @@ typedef struct sl_api {
 	bool stopping;
 	int64_t stop_deadline_ms;
 	struct {
-		sl_metric_t *requests, *errors4, *errors5, *commands, *channels, *latency;
+		sl_metric_t *requests, *errors4, *errors5, *commands, *channels, *latency, *expired;
 	} m;
 } sl_api_t;
 
@@ -71,12 +76,17 @@ struct sl_api_op {
 	sl_api_step_fn next;
 	char **vals;            /* GET markets: entry JSON per market, NULL when none */
 	size_t found;
-	size_t exec_base;       /* EXEC reply index of market 0's SADD/SREM */
 	int64_t started_ms;
+	char creator[64];       /* who made the channel: the client's address (create), or its record's */
+	bool quota;             /* create: the creator holds too many channels */
+	bool full;              /* subscribe: the channel would hold too many markets */
+	bool expiring;          /* a close of an expired channel, started by the sweeper */
 };
 
 /* api_flow.c */
 void sl_api__start(sl_api_op_t *op);
+/* Close the channels whose time ran out (called from the tick). */
+void sl_api__sweep_expired(sl_api_t *a);
 void sl_api__op_free(sl_api_op_t *op);
 /* Delivery report of a command (librdkafka's dr_msg_cb, on the loop thread). */
 void sl_api__delivered(sl_api_op_t *op, rd_kafka_resp_err_t err);

@@ -136,6 +136,7 @@ static void settings(sl_pub_t *p, sl_cfg_t *cfg)
 	p->close_grace_ms = 2000;
 	p->max_client_msg = (size_t)sl_cfg_int(cfg, "max-client-message-bytes");
 	p->ping_rate = (double)sl_cfg_int(cfg, "max-client-pings-per-s");
+	p->ttl_ms = sl_cfg_int(cfg, "channel-ttl-ms");
 	p->flush_every = (uint32_t)sl_cfg_int(cfg, "flush-every");
 	p->port = (int)sl_cfg_int(cfg, "port");
 	unsigned n = (unsigned)sl_cfg_int(cfg, "loops");

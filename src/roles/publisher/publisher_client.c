@@ -23,9 +23,11 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "proto/sse.h"
+#include "redis/rstate.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -271,6 +273,37 @@ static void sweep_cb(uv_timer_t *t)
 	sl_pub__clients_sweep(lp, (uint64_t)sl_clock_mono_ms());
 }
 
+typedef struct refresh {
+	sl_pub_loop_t *lp;
+	sl_buf_t key;
+	char when[24];
+	size_t n;
+} refresh_t;
+
+static void refresh_one(void *arg, const char *id)
+{
+	refresh_t *r = arg;
+	const char *v[] = {"ZADD", r->key.data, "XX", r->when, id};
+	if (sl_rsub_send(r->lp->rs, 5, v) == 0)
+		r->n++;
+}
+
+/* Channels held here must not expire: push their time forward (XX: never
+ * bring back one that was closed meanwhile), pipelined, a third of the TTL
+ * (at most a minute) before it could run out. */
+static void refresh_expiry(sl_pub_loop_t *lp, uint64_t now)
+{
+	if (now < lp->next_refresh_ms || !sl_rsub_ready(lp->rs))
+		return;
+	int64_t every = lp->pub->ttl_ms / 3 < 60000 ? lp->pub->ttl_ms / 3 : 60000;
+	lp->next_refresh_ms = now + (uint64_t)every;
+	refresh_t r = {lp, SL_BUF_INIT, "", 0};
+	sl_rstate_key_expiry(&r.key, lp->pub->prefix);
+	snprintf(r.when, sizeof(r.when), "%lld", (long long)(sl_clock_wall_ms() + lp->pub->ttl_ms));
+	sl_pub_route_each_held(lp->rt, refresh_one, &r);
+	sl_buf_free(&r.key);
+}
+
 void sl_pub__clients_sweep(sl_pub_loop_t *lp, uint64_t now)
 {
 	sl_pub_t *p = lp->pub;
@@ -313,6 +346,7 @@ void sl_pub__clients_sweep(sl_pub_loop_t *lp, uint64_t now)
 	sl_metric_set(lp->m.maxq, maxq);
 	sl_metric_set(lp->m.queued, (double)lp->cctx.queued);
 	sl_pub_route_retry(lp->rt);
+	refresh_expiry(lp, now);
 	sl_pub_route_stats_t st;
 	sl_pub_route_stats(lp->rt, &st);
 	sl_metric_set(lp->m.chans, (double)st.chans);

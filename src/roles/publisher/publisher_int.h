@@ -50,6 +50,7 @@ struct sl_pub {
 	uint64_t ping_ms, idle_ms, slow_ms, close_grace_ms;
 	size_t max_client_msg;
 	double ping_rate;     /* client pings allowed per second, on average */
+	int64_t ttl_ms;       /* a channel no stream holds this long expires (the API closes it) */
 	uint32_t flush_every; /* pushes between two flushes within one Redis read */
 	const char *const *cors;
 	size_t ncors;
@@ -78,6 +79,7 @@ struct sl_pub_loop {
 	sl_pub_route_t *rt;
 	uv_timer_t sweep;
 	uint64_t sweep_ms, sweeps;
+	uint64_t next_refresh_ms; /* when to push the held channels' expiry forward */
 	sl_frame_t *ws_ping, *sse_ping;
 	sl_pub_client_t *clients; /* all of this loop's clients */
 	size_t nws, nsse;

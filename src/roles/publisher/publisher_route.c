@@ -680,3 +680,11 @@ void sl_pub_route_stats(const sl_pub_route_t *rt, sl_pub_route_stats_t *st)
 {
 	*st = rt->st;
 }
+
+void sl_pub_route_each_held(const sl_pub_route_t *rt, void (*fn)(void *arg, const char *id), void *arg)
+{
+	for (size_t i = 0; i < rt->nb; i++)
+		for (entry_t *e = rt->b[i]; e; e = e->hnext)
+			if (e->kind == K_CHAN && ((sl_pub_chan_t *)e)->nmembers)
+				fn(arg, ((sl_pub_chan_t *)e)->id);
+}

@@ -97,5 +97,7 @@ void sl_pub_route_markets(sl_pub_route_t *rt, sl_pub_load_t *ld, int result, con
 void sl_pub_route_retry(sl_pub_route_t *rt);
 
 void sl_pub_route_stats(const sl_pub_route_t *rt, sl_pub_route_stats_t *st);
+/* Call fn for every channel that has members here (the expiry refresh). */
+void sl_pub_route_each_held(const sl_pub_route_t *rt, void (*fn)(void *arg, const char *id), void *arg);
 
 #endif
