@@ -79,6 +79,12 @@ rp_call GET "$I/records" "" "" "$BIN2";                            expect_error 
 rp_call POST "$I/subscription" '{"topics":[]}';                   expect_error "empty topic list" 422 42206
 rp_call POST "$I/subscription" '{"topic_pattern":"("}';           expect_error "bad pattern" 422 42206
 rp_call POST "$I/subscription" '{"topics":["a"],"topic_pattern":"b"}'; expect_error "topics and pattern" 422 42206
+# Patterns are compiled on the loop: bounded in length, no {m,n} intervals.
+rp_call POST "$I/subscription" "{\"topic_pattern\":\"$(printf 'a%.0s' $(seq 1 300))\"}"
+expect_error "pattern over 255 characters" 422 42206
+rp_call POST "$I/subscription" '{"topic_pattern":"((a{1,255}){1,255}){1,255}"}'; expect_error "pattern with intervals" 422 42206
+rp_call POST "$I/offsets" "{\"offsets\":[{\"topic\":\"$t\",\"partition\":0,\"offset\":9223372036854775807}]}"
+expect_error "commit of offset INT64_MAX (its next would overflow)" 422 42205
 rp_call POST "$I/positions" "{\"offsets\":[{\"topic\":\"$t\",\"partition\":0,\"offset\":-1}]}"
 expect_error "negative offset" 422 42205
 rp_call POST "$I/positions" "{\"offsets\":[{\"topic\":\"$t\",\"partition\":0,\"offset\":1}]}"

@@ -222,6 +222,9 @@ static void test_partitions_and_subscription(void **state)
 		{"{\"offsets\":[{\"partition\":1,\"offset\":1}]}", SL_RP_E_SUBSCRIPTION},
 		{"{\"offsets\":[{\"topic\":\"t\",\"partition\":-1,\"offset\":1}]}", SL_RP_E_PARTITION_OFFSET},
 		{"{\"offsets\":[{\"topic\":\"t\",\"partition\":0,\"offset\":-5}]}", SL_RP_E_PARTITION_OFFSET},
+		/* INT64_MAX: the commit's offset + 1 would overflow. */
+		{"{\"offsets\":[{\"topic\":\"t\",\"partition\":0,\"offset\":9223372036854775807}]}",
+		 SL_RP_E_PARTITION_OFFSET},
 		{"nope", 400},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -238,7 +241,10 @@ static void test_partitions_and_subscription(void **state)
 	assert_int_equal(sl_rp__parse_subscription(sub, strlen(sub), &l, msg, sizeof(msg)), 0);
 	assert_string_equal(l->elems[0].topic, "^(t-[0-9]+)$");
 	rd_kafka_topic_partition_list_destroy(l);
+	static char longpat[400];
+	snprintf(longpat, sizeof(longpat), "{\"topic_pattern\":\"%0300d\"}", 0);
 	static const char *const badsub[] = {"{}", "{\"topics\":[]}", "{\"topics\":[1]}", "{\"topic_pattern\":\"(\"}",
+					     "{\"topic_pattern\":\"((a{1,255}){1,255}){1,255}\"}", longpat,
 					     "{\"topics\":[\"a\"],\"topic_pattern\":\"a\"}"};
 	for (size_t i = 0; i < sizeof(badsub) / sizeof(badsub[0]); i++) {
 		assert_int_equal(sl_rp__parse_subscription(badsub[i], strlen(badsub[i]), &l, msg, sizeof(msg)),

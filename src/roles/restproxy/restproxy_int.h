@@ -1,12 +1,18 @@
 /* restproxy_int.h: what the files of `sluice rest-proxy` share.
  *
- * How it fits: restproxy.c owns the process (settings, loop, HTTP server,
- * routing, shutdown); restproxy_wire.c holds the pure wire logic (content
- * negotiation, base64, Confluent error bodies, parsing of request bodies),
- * which tests/unit/test_restproxy.c covers without a broker;
- * restproxy_meta.c serves metadata; restproxy_produce.c owns the shared
- * producer; restproxy_consumer.c and restproxy_consumer_api.c own the
- * consumer instances. Everything runs on the one libuv loop; the only other
+ * How it fits, top to bottom (each file calls only files below it):
+ *   restproxy.c               the process: settings, loop, HTTP server,
+ *                             routing, shutdown
+ *   restproxy_consumer_api.c  the consumer routes (records, offsets, ...),
+ *     restproxy_consumer.c    over the consumer instances
+ *   restproxy_produce.c       the shared producer, and
+ *     restproxy_meta.c        metadata (topics, partitions)
+ *   restproxy_common.c        answers in Confluent's shape, content-type
+ *                             checks, Kafka error codes, the job queue,
+ *                             Kafka property defaults
+ *   restproxy_wire.c          pure wire logic (content negotiation, base64,
+ *                             error bodies, request bodies), which
+ *                             tests/unit/test_restproxy.c covers without a broker. Everything runs on the one libuv loop; the only other
  * threads are librdkafka's own and libuv's thread pool, which runs the calls
  * that wait on the network (metadata, synchronous commits, committed offsets,
  * consumer close) and hands results back to the loop in after-work callbacks.
@@ -30,6 +36,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
+
+/* The longest topic_pattern accepted (it is compiled on the loop). */
+#define SL_RP_PATTERN_MAX 255
 
 /* ---- wire: formats, negotiation, errors (restproxy_wire.c) ---- */
 
@@ -191,6 +200,7 @@ struct sl_rp {
 		*m_created, *m_errors, *m_produce_ms, *m_outq, *m_reads_waiting;
 };
 
+/* ---- shared helpers (restproxy_common.c) ---- */
 /* Answer with a Confluent error body in the negotiated type. */
 void sl_rp__respond_error(sl_http_req_t *req, int status, int error_code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -208,6 +218,11 @@ void sl_rp__respond_kafka_error(sl_http_req_t *req, rd_kafka_resp_err_t e, const
 /* Run work off the loop in the thread pool; false when the queue is full. */
 bool sl_rp__queue_work(sl_rp_t *rp, uv_work_t *w, uv_work_cb work, uv_after_work_cb after);
 void sl_rp__work_done(sl_rp_t *rp);
+/* Apply the name=value items of a LIST setting (--producer-property). */
+int sl_rp__conf_list(rd_kafka_conf_t *conf, const sl_cfg_t *cfg, const char *key, sl_err_t *e);
+/* Set a librdkafka property unless the user passed it with -X kafka.<name>=. */
+int sl_rp__conf_default(rd_kafka_conf_t *conf, const sl_cfg_t *cfg, const char *name, const char *value,
+			sl_err_t *e);
 
 /* ---- metadata (restproxy_meta.c) ---- */
 int sl_rp__meta_init(sl_rp_t *rp);
@@ -234,11 +249,6 @@ void sl_rp__produce_purge(sl_rp_t *rp);
 void sl_rp__produce_abandon(sl_rp_t *rp);
 void sl_rp__produce_free_abandoned(sl_rp_t *rp);
 
-/* Apply the name=value items of a LIST setting (--producer-property). */
-int sl_rp__conf_list(rd_kafka_conf_t *conf, const sl_cfg_t *cfg, const char *key, sl_err_t *e);
-/* Set a librdkafka property unless the user passed it with -X kafka.<name>=. */
-int sl_rp__conf_default(rd_kafka_conf_t *conf, const sl_cfg_t *cfg, const char *name, const char *value,
-			sl_err_t *e);
 
 /* ---- consumer instances (restproxy_consumer.c, restproxy_consumer_api.c) ---- */
 

@@ -195,35 +195,6 @@ static void prod_wake_cb(sl_kclient_wake_t *w)
 		sl_kclient_wake_again(w);
 }
 
-/* Set a property unless the user passed it with -X kafka.<name>=. */
-int sl_rp__conf_list(rd_kafka_conf_t *conf, const sl_cfg_t *cfg, const char *key, sl_err_t *e)
-{
-	const char *const *items;
-	size_t n = sl_cfg_list(cfg, key, &items);
-	for (size_t i = 0; i < n; i++) {
-		const char *eq = strchr(items[i], '=');
-		if (!eq || eq == items[i])
-			return sl_err_set(e, SL_EINVAL, false, "--%s '%s': expected name=value", key, items[i]);
-		char name[256];
-		snprintf(name, sizeof(name), "%.*s", (int)(eq - items[i]), items[i]);
-		int rc = sl_kconf_set(conf, name, eq + 1, e);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-int sl_rp__conf_default(rd_kafka_conf_t *conf, const sl_cfg_t *cfg, const char *name, const char *value,
-			sl_err_t *e)
-{
-	const char *const *props;
-	size_t n = sl_cfg_kafka_props(cfg, &props), len = strlen(name);
-	for (size_t i = 0; i < n; i++)
-		if (!strncmp(props[i], name, len) && props[i][len] == '=')
-			return 0;
-	return sl_kconf_set(conf, name, value, e);
-}
-
 int sl_rp__produce_init(sl_rp_t *rp, char *err, size_t errlen)
 {
 	sl_err_t e = {0};

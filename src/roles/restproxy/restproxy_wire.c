@@ -526,8 +526,11 @@ int sl_rp__parse_partitions(const char *body, size_t len, const char *key, bool 
 		} else if (!json_is_integer(p) || json_integer_value(p) < 0 || json_integer_value(p) > INT32_MAX) {
 			snprintf(msg, msglen, "%s[%zu]: partition must be a non-negative integer", key, i);
 			code = SL_RP_E_PARTITION_OFFSET;
-		} else if (with_offset && (!json_is_integer(o) || json_integer_value(o) < 0)) {
-			snprintf(msg, msglen, "%s[%zu]: offset must be a non-negative integer", key, i);
+		} else if (with_offset && (!json_is_integer(o) || json_integer_value(o) < 0 ||
+					   json_integer_value(o) >= INT64_MAX)) {
+			/* The commit adds one (the next record): INT64_MAX would overflow. */
+			snprintf(msg, msglen, "%s[%zu]: offset must be an integer from 0 to %lld", key, i,
+				 (long long)INT64_MAX - 1);
 			code = SL_RP_E_PARTITION_OFFSET;
 		} else {
 			rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_add(
@@ -563,10 +566,15 @@ int sl_rp__parse_subscription(const char *body, size_t len, rd_kafka_topic_parti
 		goto out;
 	}
 	if (pat) {
+		/* Compiled on the loop, so bounded: a topic name is at most 249
+		 * characters, and interval expressions ({m,n}) are what makes a
+		 * short pattern expensive to compile (nested ones multiply). */
 		regex_t re;
-		if (!json_is_string(pat) || !json_string_length(pat) ||
+		if (!json_is_string(pat) || !json_string_length(pat) || json_string_length(pat) > SL_RP_PATTERN_MAX ||
+		    strchr(json_string_value(pat), '{') ||
 		    regcomp(&re, json_string_value(pat), REG_EXTENDED | REG_NOSUB) != 0) {
-			snprintf(msg, msglen, "topic_pattern must be a valid (POSIX extended) regular expression");
+			snprintf(msg, msglen, "topic_pattern must be a POSIX extended regular expression of at most %d "
+				 "characters, without {m,n} intervals", SL_RP_PATTERN_MAX);
 			goto out;
 		}
 		regfree(&re);
