@@ -1,14 +1,20 @@
 /* reducer_int.h: internals shared by the reducer's files (not a public API).
  *
- *   reducer.c        the role: settings, lifecycle, Kafka handles, rebalance,
- *                    partition loading from Redis, ops endpoints, shutdown
- *   reducer_batch.c  the hot path: records -> one Redis pipeline per poll
- *                    batch (state writes, then PUBLISHes) -> commit on ack;
- *                    retries after a Redis outage; commands and snapshots
- *
- * Per owned partition the reducer keeps two maps (SPEC section 1):
- * market -> entry (latest state + set of subscribed channels) and
- * channel -> set of markets. Everything runs on the one loop thread.
+ * The files, each calling only the ones below it (no circle):
+ *   reducer_main.c       the process: settings, handles, wake-ups and the
+ *                        turn, the 100 ms tick, start-up, Redis outages,
+ *                        ops endpoints, metrics, shutdown
+ *   reducer_rebalance.c  partitions assigned (loaded from Redis: two
+ *                        pipelined commands, records held meanwhile),
+ *                        revoked (drain, commit on the thread pool) or lost
+ *   reducer_batch.c      the hot path: records -> one Redis pipeline per
+ *                        turn -> acknowledged offsets; resends after an outage
+ *   reducer_commands.c   commands from the command topic: the model's
+ *                        subscriptions, snapshots published on `begin`
+ *   reducer_consumer.c   the data consumer as the others use it: pause and
+ *                        resume partitions, another turn, offset commits
+ *   reducer_model.c      what the reducer knows, without I/O (reducer_model.h)
+ * Everything runs on the one loop thread.
  * References: SPEC sections 1-2, docs/architecture.md.
  * Non-goals: a public API; nothing outside src/roles/reducer/ includes this.
  */
@@ -17,45 +23,29 @@
 
 #include "core/buf.h"
 #include "core/config.h"
-#include "core/map.h"
 #include "core/metrics.h"
 #include "kafka/kclient.h"
 #include "kafka/kmeta.h"
 #include "loop/runtime.h"
 #include "proto/http.h"
 #include "redis/rconn.h"
+#include "roles/reducer/reducer_model.h"
 
 #include <librdkafka/rdkafka.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-/* ---- partitions ---- */
-typedef enum { SL_PART_LOADING, SL_PART_READY, SL_PART_REVOKING } sl_part_state_t;
-
-typedef struct sl_mkt {
-	int64_t offset;   /* -1: no state yet */
-	int64_t ts;
-	char *json;       /* value as JSON */
-	size_t jlen;
-	sl_smap_t *channels; /* set of channel ids; NULL when none */
-} sl_mkt_t;
-
-typedef struct sl_part {
-	int32_t id;
-	sl_part_state_t st;
-	unsigned load_seq;     /* a reply of an older load is ignored */
+/* What a partition needs besides the model: its load from Redis and the
+ * records that arrived meanwhile. */
+typedef struct sl_part_io {
+	unsigned load_seq;          /* a reply of an older load is ignored */
 	int load_replies;
 	bool load_failed;
-	sl_smap_t *markets;    /* market -> sl_mkt_t */
-	sl_smap_t *channels;   /* channel -> set of markets */
-	int64_t acked_next;    /* offset after the last record Redis accepted; -1 none */
-	bool commit_dirty;     /* acked_next not committed yet */
-	int inflight;          /* batches holding records of this partition */
-	rd_kafka_message_t **held; /* records that arrived while loading */
-	size_t nheld, capheld;
 	int64_t load_started_ms;
-	bool paused;           /* paused by this process (and only then resumed) */
-} sl_part_t;
+	rd_kafka_message_t **held;  /* records that arrived while loading */
+	size_t nheld, capheld;
+	bool paused;                /* paused by this process (and only then resumed) */
+} sl_part_io_t;
 
 /* ---- batches (reducer_batch.c) ---- */
 typedef struct sl_rec {
@@ -87,11 +77,17 @@ typedef struct sl_reducer {
 	int max_inflight;
 	int drain_ms;
 
+	sl_rmodel_t *model;
+	sl_part_io_t **pio;      /* indexed by partition id, beside the model's */
+	int32_t npio;
+	unsigned load_counter;
+
 	rd_kafka_t *rk;          /* data consumer, group member */
 	rd_kafka_t *crk;         /* command consumer, assign() only */
 	sl_kclient_wake_t wake, cwake; /* their queues wake the loop */
 	uv_timer_t tick;
 	uv_idle_t idle;
+	uv_idle_cb idle_cb;      /* the turn (reducer_main.c); sl_reducer__schedule starts it */
 	bool idle_on;
 	sl_kmeta_t *meta;
 	sl_rconn_t *rc;
@@ -104,12 +100,6 @@ typedef struct sl_reducer {
 	int64_t *cmd_ends;
 	char startup_err[200];
 	int32_t data_partitions;
-
-	sl_smap_t *recent_begins; /* channel -> mono ms of its last `begin` */
-	sl_part_t **parts;       /* indexed by partition id */
-	int32_t nparts;
-	int loading;             /* partitions in SL_PART_LOADING */
-	bool commit_dirty;       /* some partition has an uncommitted acked_next */
 
 	sl_batch_t *inflight_head, *inflight_tail; /* sent, waiting for replies */
 	int ninflight;
@@ -138,40 +128,47 @@ typedef struct sl_reducer {
 	} m;
 } sl_reducer_t;
 
-/* reducer.c */
-sl_part_t *sl_reducer__part(sl_reducer_t *r, int32_t id);
-/* Pause or resume a partition this process owns; a no-op when it already is. */
-void sl_reducer__pause_part(sl_reducer_t *r, int32_t id, bool pause);
-void sl_reducer__schedule(sl_reducer_t *r);
-void sl_reducer__redis_failed(sl_reducer_t *r);
-void sl_reducer__maybe_finish_revoke(sl_reducer_t *r);
-int32_t sl_reducer__market_partition(const sl_reducer_t *r, const char *market, size_t len);
-void sl_reducer__mkt_free(sl_mkt_t *mk);
-
+/* reducer_rebalance.c */
 void sl_reducer__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
 			      void *opaque);
-void sl_reducer__commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *offs,
-			   void *opaque);
-void sl_reducer__redis_state_cb(sl_rconn_t *rc, bool up, void *arg);
-int sl_reducer__stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque);
-void sl_reducer__tick(sl_reducer_t *r);
-void sl_reducer__free_parts(sl_reducer_t *r);
-extern const sl_cfg_key_t *const sl_reducer__tables[];
+/* Load again every partition whose load failed (Redis is back). */
+void sl_reducer__retry_loads(sl_reducer_t *r);
+/* Finish a revoke once its partitions' pipelines are done (or the drain
+ * bound ran out): commit on the thread pool, forget, unassign. */
+void sl_reducer__maybe_finish_revoke(sl_reducer_t *r);
+/* Forget every partition (shutdown). */
+void sl_reducer__forget_all(sl_reducer_t *r);
 
 /* reducer_batch.c */
-/* Poll up to max_batch records and commands, send one pipeline. */
-void sl_reducer__turn(sl_reducer_t *r);
-/* Resend failed batches (Redis is back). */
-void sl_reducer__resend(sl_reducer_t *r);
-/* Apply one command record (JSON) from the command topic. */
-void sl_reducer__command(sl_reducer_t *r, const char *json, size_t len);
+/* Take up to max_batch records and send one pipeline. */
+void sl_reducer__records(sl_reducer_t *r);
 /* Add a record to the batch being built (copies what it needs). */
 void sl_reducer__add_record(sl_reducer_t *r, sl_batch_t **b, const rd_kafka_message_t *rkm);
 void sl_reducer__send(sl_reducer_t *r, sl_batch_t *b);
+/* Resend failed batches (Redis is back). */
+void sl_reducer__resend(sl_reducer_t *r);
 void sl_reducer__batch_free(sl_batch_t *b);
+
+/* reducer_commands.c */
+/* Apply the commands waiting on the command consumer. */
+void sl_reducer__commands(sl_reducer_t *r);
+/* Apply one command record (JSON). */
+void sl_reducer__command(sl_reducer_t *r, const char *json, size_t len);
 /* A partition just loaded: snapshots for channels that began recently. */
-void sl_reducer__snapshot_part(sl_reducer_t *r, sl_part_t *p);
-void sl_reducer__sub_add(sl_part_t *p, const char *m, size_t mlen, const char *ch, size_t chlen);
-sl_mkt_t *sl_reducer__mkt_get(sl_part_t *p, const char *m, size_t n, bool create);
+void sl_reducer__snapshot_part(sl_reducer_t *r, const sl_rpart_t *p);
+
+/* reducer_consumer.c */
+sl_part_io_t *sl_reducer__io(sl_reducer_t *r, int32_t id);
+sl_part_io_t *sl_reducer__io_new(sl_reducer_t *r, int32_t id);
+void sl_reducer__io_forget(sl_reducer_t *r, int32_t id);
+/* Pause or resume a partition this process owns; a no-op when it already is. */
+void sl_reducer__pause_part(sl_reducer_t *r, int32_t id, bool pause);
+/* Redis is down: pause every partition (once; logged). */
+void sl_reducer__redis_failed(sl_reducer_t *r);
+/* Ask the loop for another turn soon (records remain). */
+void sl_reducer__schedule(sl_reducer_t *r);
+/* Commit the acknowledged offsets that moved (async). */
+void sl_reducer__commit_acked(sl_reducer_t *r);
+int32_t sl_reducer__market_partition(const sl_reducer_t *r, const char *market, size_t len);
 
 #endif

@@ -1,12 +1,26 @@
-/* reducer_main.c: the reducer's process: settings, handles, wake-ups, the
- * ops endpoints and the bounded shutdown (see reducer.c for the design).
+/* reducer_main.c: `sluice reducer`: consume market updates, keep state in
+ * Redis, publish each update once to its market's channel (SPEC sections 1
+ * and 2; the picture's "Markets Mapper"). The process: settings, handles,
+ * wake-ups and turns, the tick, start-up, Redis outages, the ops
+ * endpoints and the bounded shutdown.
  *
- * How it fits: `sluice reducer` enters here (sl_role_reducer). It builds
- * the two Kafka consumers, the Redis connection and the HTTP server on one
- * loop, then lets reducer.c (rebalance, loading) and reducer_batch.c (the
- * hot path) do the work. Wake-ups: each consumer queue wakes the loop when
- * it goes from empty to non-empty (kafka/kclient.h) and a turn runs; a uv_idle keeps turning while records remain; a 100 ms tick retries
- * what waits (start-up, loads, resends, revokes, shutdown).
+ * How it fits: one process, one libuv loop, two librdkafka consumers:
+ *  - the data consumer, a member of one consumer group on the data topic
+ *    (cooperative-sticky, manual commits), so no two reducers own the same
+ *    partition (its rebalances: reducer_rebalance.c);
+ *  - the command consumer, which assign()s every partition of the command
+ *    topic at the end offsets read at start (not a group member: every
+ *    reducer reads every command; reducer_commands.c applies them).
+ * Start-up order (SPEC 2, no command may fall in a gap): read the command
+ * topic's end offsets (thread pool), then subscribe the data topic.
+ * A turn applies the waiting commands (only while no partition loads), then
+ * takes records into one pipeline (reducer_batch.c); the state is the
+ * model's (reducer_model.h). Redis down: every partition pauses, failed
+ * pipelines wait, and all resumes in order when it answers again.
+ * Wake-ups: each consumer queue wakes the loop when it goes from empty to
+ * non-empty (kafka/kclient.h) and a turn runs; a uv_idle keeps turning
+ * while records remain; a 100 ms tick retries what waits (start-up, loads,
+ * resends, revokes, commits, shutdown).
  * Shutdown: stop the HTTP server, pause, wait for in-flight pipelines
  * (--drain-timeout-ms), then on the thread pool commit the acknowledged
  * offsets, close and destroy both consumers, then close Redis and the loop.
@@ -17,17 +31,47 @@
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "kafka/kclient.h"
 #include "kafka/kconf.h"
 #include "roles/roles.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- wake-ups ---- */
+static const sl_cfg_key_t reducer_keys[] = {
+	{"port", NULL, "SLUICE_REDUCER_PORT", SL_CFG_INT, "8091", 0, 65535, "ops HTTP port (/healthz /readyz /metrics)"},
+	{"group", NULL, "SLUICE_REDUCER_GROUP", SL_CFG_STR, "sluice-reducers", 0, 0, "consumer group of the reducers"},
+	{"max-batch", NULL, "SLUICE_REDUCER_MAX_BATCH", SL_CFG_INT, "10000", 1, 1000000,
+	 "records taken per loop turn (one Redis pipeline)"},
+	{"max-pending", NULL, "SLUICE_REDUCER_MAX_PENDING", SL_CFG_INT, "200000", 100, 100000000,
+	 "Redis commands waiting for replies before consumption pauses"},
+	{"max-inflight", NULL, "SLUICE_REDUCER_MAX_INFLIGHT", SL_CFG_INT, "16", 1, 10000,
+	 "pipelines waiting for replies before consumption pauses"},
+	{"drain-timeout-ms", NULL, "SLUICE_REDUCER_DRAIN_TIMEOUT_MS", SL_CFG_INT, "5000", 100, 600000,
+	 "bound on waiting for Redis and the commit on revoke and shutdown"},
+	{0},
+};
+
+static const sl_cfg_key_t *const reducer_tables[] = {sl_cfg_keys_log, sl_cfg_keys_kafka, sl_cfg_keys_redis,
+						     sl_cfg_keys_topics, sl_cfg_keys_http, reducer_keys, NULL};
+
+/* ---- turns ---- */
+static void turn(sl_reducer_t *r)
+{
+	if (!r->started || r->stopping)
+		return;
+	/* Commands first, and only when no partition is loading: a `begin`
+	 * must see the partitions' subscriptions and state. */
+	sl_reducer__commands(r);
+	sl_reducer__records(r);
+	sl_reducer__maybe_finish_revoke(r);
+}
+
 static void wake_cb(sl_kclient_wake_t *w)
 {
-	sl_reducer__turn(w->data);
+	turn(w->data);
 }
 
 static void idle_cb(uv_idle_t *h)
@@ -35,32 +79,163 @@ static void idle_cb(uv_idle_t *h)
 	sl_reducer_t *r = h->data;
 	uv_idle_stop(h);
 	r->idle_on = false;
-	sl_reducer__turn(r);
+	turn(r);
 }
 
-void sl_reducer__schedule(sl_reducer_t *r)
+static void commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *offs, void *opaque)
 {
-	if (!r->idle_on && !r->stopping) {
-		r->idle_on = true;
-		uv_idle_start(&r->idle, idle_cb);
+	(void)rk, (void)offs;
+	sl_reducer_t *r = opaque;
+	if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+		sl_metric_add(r->m.commits_failed, 1);
+		sl_log_debug("commit_failed", SL_KV(error, rd_kafka_err2str(err)));
 	}
+}
+
+/* librdkafka's statistics (every 500 ms): only the group's join state is
+ * kept, so that shutdown can wait for a rebalance to finish first. */
+static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+	(void)rk;
+	sl_reducer_t *r = opaque;
+	json_t *j = json_loadb(json, len, 0, NULL);
+	const char *js = json_string_value(json_object_get(json_object_get(j, "cgrp"), "join_state"));
+	if (js) {
+		snprintf(r->join_state, sizeof(r->join_state), "%s", js);
+		r->join_state_fresh = true;
+	}
+	json_decref(j);
+	return 0;
+}
+
+/* ---- Redis outages ---- */
+/* Redis answers again: loads that failed start over, failed pipelines go
+ * again (in order, before anything new), and consumption resumes once
+ * none waits. */
+static void redis_recover(sl_reducer_t *r)
+{
+	if (!sl_rconn_connected(r->rc) || r->stopping)
+		return;
+	sl_reducer__retry_loads(r);
+	if (r->retry_head && r->ninflight == 0)
+		sl_reducer__resend(r);
+	if (r->redis_paused && !r->retry_head) {
+		r->redis_paused = false;
+		for (int32_t i = 0; i < sl_rmodel_nparts(r->model); i++) {
+			sl_rpart_t *p = sl_rmodel_part(r->model, i);
+			if (p && p->st == SL_PART_READY)
+				sl_reducer__pause_part(r, i, false);
+		}
+		sl_log_info("consumption_resumed", SL_KV(reason, "redis_available"));
+	}
+}
+
+static void redis_state_cb(sl_rconn_t *rc, bool up, void *arg)
+{
+	(void)rc;
+	sl_reducer_t *r = arg;
+	if (up)
+		redis_recover(r);
+	else
+		sl_reducer__redis_failed(r);
+}
+
+/* ---- start-up: the command topic's end offsets (thread pool) ---- */
+static void startup_work_cb(uv_work_t *w)
+{
+	sl_reducer_t *r = w->data;
+	const struct rd_kafka_metadata *md = NULL;
+	r->cmd_partitions = -1;
+	r->startup_err[0] = 0;
+	rd_kafka_resp_err_t e = rd_kafka_metadata(r->crk, 1, NULL, &md, 5000);
+	if (e) {
+		snprintf(r->startup_err, sizeof(r->startup_err), "metadata: %s", rd_kafka_err2str(e));
+		return;
+	}
+	for (int i = 0; i < md->topic_cnt; i++)
+		if (!strcmp(md->topics[i].topic, r->cmd_topic) && !md->topics[i].err)
+			r->cmd_partitions = md->topics[i].partition_cnt;
+	rd_kafka_metadata_destroy(md);
+	if (r->cmd_partitions <= 0) {
+		snprintf(r->startup_err, sizeof(r->startup_err), "command topic %s does not exist", r->cmd_topic);
+		return;
+	}
+	free(r->cmd_ends);
+	r->cmd_ends = sl_xcalloc((size_t)r->cmd_partitions, sizeof(int64_t));
+	for (int32_t p = 0; p < r->cmd_partitions; p++) {
+		int64_t lo, hi;
+		e = rd_kafka_query_watermark_offsets(r->crk, r->cmd_topic, p, &lo, &hi, 5000);
+		if (e) {
+			snprintf(r->startup_err, sizeof(r->startup_err), "end offsets of %s: %s", r->cmd_topic,
+				 rd_kafka_err2str(e));
+			r->cmd_partitions = -1;
+			return;
+		}
+		r->cmd_ends[p] = hi;
+	}
+}
+
+static void startup_done_cb(uv_work_t *w, int status)
+{
+	sl_reducer_t *r = w->data;
+	r->startup_busy = false;
+	if (status || r->stopping)
+		return;
+	if (r->cmd_partitions <= 0) {
+		sl_log_warn("startup_waiting", SL_KV(error, r->startup_err));
+		return;
+	}
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(r->cmd_partitions);
+	for (int32_t p = 0; p < r->cmd_partitions; p++)
+		rd_kafka_topic_partition_list_add(l, r->cmd_topic, p)->offset = r->cmd_ends[p];
+	rd_kafka_resp_err_t e = rd_kafka_assign(r->crk, l);
+	rd_kafka_topic_partition_list_destroy(l);
+	rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(sub, r->data_topic, RD_KAFKA_PARTITION_UA);
+	if (!e)
+		e = rd_kafka_subscribe(r->rk, sub);
+	rd_kafka_topic_partition_list_destroy(sub);
+	if (e) {
+		sl_log_error("startup_failed", SL_KV(error, rd_kafka_err2str(e)));
+		return;
+	}
+	r->started = true;
+	sl_log_info("reducer_started", SL_KV(group, sl_cfg_str(r->cfg, "group")), SL_KV(data_topic, r->data_topic),
+		    SL_KV(partitions, r->data_partitions), SL_KV(command_topic, r->cmd_topic),
+		    SL_KV(command_partitions, r->cmd_partitions));
+}
+
+static void maybe_start(sl_reducer_t *r)
+{
+	if (r->started || r->startup_busy || r->stopping || sl_kmeta_partitions(r->meta) <= 0)
+		return;
+	r->data_partitions = sl_kmeta_partitions(r->meta);
+	r->startup_busy = true;
+	r->startup_work.data = r;
+	uv_queue_work(r->loop, &r->startup_work, startup_work_cb, startup_done_cb);
+}
+
+/* The 100 ms tick: whatever waits for a condition is retried here. */
+static void tick(sl_reducer_t *r)
+{
+	sl_reducer__commit_acked(r);
+	maybe_start(r);
+	if (r->retry_head || r->redis_paused)
+		redis_recover(r);
+	else
+		sl_reducer__retry_loads(r);
+	sl_reducer__maybe_finish_revoke(r);
 }
 
 /* ---- metrics ---- */
 static void collect_cb(void *arg)
 {
 	sl_reducer_t *r = arg;
-	double lag = 0, owned = 0;
-	size_t subs = 0;
-	for (int32_t i = 0; i < r->nparts; i++) {
-		sl_part_t *p = r->parts[i];
+	double lag = 0;
+	for (int32_t i = 0; i < sl_rmodel_nparts(r->model); i++) {
+		sl_rpart_t *p = sl_rmodel_part(r->model, i);
 		if (!p)
 			continue;
-		owned++;
-		sl_map_iter_t it = SL_MAP_ITER_INIT;
-		void *set;
-		while (sl_smap_next(p->channels, &it, NULL, NULL, &set))
-			subs += sl_smap_count(set);
 		/* Behind = end of the partition (cached from fetches, no request)
 		 * minus what Redis acknowledged, or, before the first
 		 * acknowledgement, minus the consumer's position. */
@@ -76,8 +251,8 @@ static void collect_cb(void *arg)
 			lag += (double)(hi - at);
 	}
 	sl_metric_set(r->m.lag, lag);
-	sl_metric_set(r->m.owned, owned);
-	sl_metric_set(r->m.subs, (double)subs);
+	sl_metric_set(r->m.owned, (double)sl_rmodel_owned(r->model));
+	sl_metric_set(r->m.subs, (double)sl_rmodel_subscriptions(r->model));
 	sl_metric_set(r->m.redis_pending, (double)sl_rconn_pending(r->rc));
 }
 
@@ -171,13 +346,13 @@ static void kafka_closed_cb(uv_work_t *w, int status)
 	if (r->revoke_commit)
 		rd_kafka_topic_partition_list_destroy(r->revoke_commit);
 	r->revoke_commit = NULL;
-	for (int32_t i = 0; i < r->nparts; i++) {
-		sl_part_t *p = r->parts[i];
-		if (!p)
+	for (int32_t i = 0; i < r->npio; i++) {
+		sl_part_io_t *io = r->pio[i];
+		if (!io)
 			continue;
-		for (size_t j = 0; j < p->nheld; j++)
-			rd_kafka_message_destroy(p->held[j]);
-		p->nheld = 0;
+		for (size_t j = 0; j < io->nheld; j++)
+			rd_kafka_message_destroy(io->held[j]);
+		io->nheld = 0;
 	}
 	sl_log_info("kafka_closed", SL_KV(undelivered, undelivered));
 	sl_rconn_close(r->rc, rconn_closed_cb, r);
@@ -189,11 +364,13 @@ static void meta_closed_cb(void *arg)
 	r->meta = NULL;
 	/* Acknowledged offsets of every partition still owned, committed once more,
 	 * synchronously, before leaving the group. */
-	r->revoke_commit = rd_kafka_topic_partition_list_new(r->nparts > 0 ? r->nparts : 1);
-	for (int32_t i = 0; i < r->nparts; i++)
-		if (r->parts[i] && r->parts[i]->acked_next >= 0)
-			rd_kafka_topic_partition_list_add(r->revoke_commit, r->data_topic, i)->offset =
-				r->parts[i]->acked_next;
+	int32_t nparts = sl_rmodel_nparts(r->model);
+	r->revoke_commit = rd_kafka_topic_partition_list_new(nparts > 0 ? nparts : 1);
+	for (int32_t i = 0; i < nparts; i++) {
+		sl_rpart_t *p = sl_rmodel_part(r->model, i);
+		if (p && p->acked_next >= 0)
+			rd_kafka_topic_partition_list_add(r->revoke_commit, r->data_topic, i)->offset = p->acked_next;
+	}
 	r->kafka_closing = true;
 	sl_kclient_wake_close(&r->wake, NULL); /* their queue references go before the handles */
 	sl_kclient_wake_close(&r->cwake, NULL);
@@ -286,8 +463,8 @@ static void tick_cb(uv_timer_t *t)
 		stop_progress(r);
 		return;
 	}
-	sl_reducer__tick(r);
-	sl_reducer__turn(r);
+	tick(r);
+	turn(r);
 }
 
 /* ---- set-up ---- */
@@ -302,8 +479,8 @@ static rd_kafka_t *make_consumer(sl_reducer_t *r, bool group, sl_err_t *err)
 		rc = rc ? rc : sl_kconf_set(conf, "partition.assignment.strategy", "cooperative-sticky", err);
 		rc = rc ? rc : sl_kconf_set(conf, "auto.offset.reset", "earliest", err);
 		rd_kafka_conf_set_rebalance_cb(conf, sl_reducer__rebalance_cb);
-		rd_kafka_conf_set_offset_commit_cb(conf, sl_reducer__commit_cb);
-		rd_kafka_conf_set_stats_cb(conf, sl_reducer__stats_cb);
+		rd_kafka_conf_set_offset_commit_cb(conf, commit_cb);
+		rd_kafka_conf_set_stats_cb(conf, stats_cb);
 		rc = rc ? rc : sl_kconf_set(conf, "statistics.interval.ms", "500", err);
 	} else {
 		/* assign() only: the group id gives the handle a consumer queue;
@@ -344,7 +521,8 @@ static int reducer_run(sl_cfg_t *cfg)
 	r->max_pending = (size_t)sl_cfg_int(cfg, "max-pending");
 	r->max_inflight = (int)sl_cfg_int(cfg, "max-inflight");
 	r->drain_ms = (int)sl_cfg_int(cfg, "drain-timeout-ms");
-	r->recent_begins = sl_smap_new();
+	r->model = sl_rmodel_new();
+	r->idle_cb = idle_cb;
 	sl_err_t err = {0};
 	int rv = 2;
 	r->rc = sl_rconn_new(&loop, sl_cfg_str(cfg, "redis-url"), "reducer", &err);
@@ -360,7 +538,7 @@ static int reducer_run(sl_cfg_t *cfg)
 		goto config_failed;
 	}
 	metrics_init(r);
-	sl_rconn_on_state(r->rc, sl_reducer__redis_state_cb, r);
+	sl_rconn_on_state(r->rc, redis_state_cb, r);
 	sl_runtime_init(&r->rt, &loop, stop_cb, r);
 	uv_timer_init(&loop, &r->tick);
 	r->tick.data = r;
@@ -395,8 +573,9 @@ config_failed:
 	uv_run(&loop, UV_RUN_DEFAULT);
 	uv_loop_close(&loop);
 cleanup:
-	sl_reducer__free_parts(r);
-	free(r->parts);
+	sl_reducer__forget_all(r);
+	sl_rmodel_free(r->model);
+	free(r->pio);
 	free(r->cmd_ends);
 	free(r);
 	sl_metrics_free_all();
@@ -407,6 +586,6 @@ const sl_role_t sl_role_reducer = {
 	.name = "reducer",
 	.summary = "consume market updates, keep state in Redis, publish to channels",
 	.usage = "sluice reducer [options]",
-	.tables = sl_reducer__tables,
+	.tables = reducer_tables,
 	.run = reducer_run,
 };

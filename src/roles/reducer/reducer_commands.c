@@ -1,0 +1,127 @@
+/* reducer_commands.c: the command topic's records applied to the model
+ * (see reducer_int.h).
+ *
+ * Every reducer reads every command (subscribe, unsubscribe, begin,
+ * close; key = channel id) and applies what concerns the partitions it
+ * owns and has loaded: the markets of a subscription are mapped to their
+ * partitions with Kafka's partitioner. `begin` publishes one snapshot of
+ * the channel's markets this reducer owns on the channel's private Redis
+ * channel, in the same connection as the updates, so no update can fall
+ * between the snapshot and the stream; it is also remembered for 30 s, and
+ * a partition that finishes loading meanwhile publishes its own snapshot
+ * to those channels (a begin read during a rebalance would otherwise miss
+ * that partition's markets). A duplicate snapshot is harmless: clients
+ * keep the highest offset. Commands are taken only while no partition is
+ * loading, so a `begin` sees the loaded subscriptions and state.
+ * Non-goals: checking who may subscribe (the api did).
+ */
+#include "roles/reducer/reducer_int.h"
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "redis/rstate.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+static void ignore_cb(sl_rconn_t *rc, redisReply *reply, void *arg)
+{
+	(void)rc, (void)reply, (void)arg;
+}
+
+/* Publish the channel's snapshot (of partition only, when given). */
+static void snapshot(sl_reducer_t *r, const char *ch, size_t chlen, const sl_rpart_t *only)
+{
+	sl_buf_t out = SL_BUF_INIT;
+	if (!sl_rmodel_snapshot(r->model, ch, chlen, only, &out)) {
+		sl_buf_free(&out);
+		return; /* none of its markets is ours */
+	}
+	sl_buf_t key = SL_BUF_INIT;
+	char id[64];
+	snprintf(id, sizeof(id), "%.*s", (int)chlen, ch);
+	sl_rstate_key_stream(&key, r->prefix, id);
+	const char *argv[] = {"PUBLISH", key.data, out.data};
+	size_t lens[] = {7, key.len, out.len};
+	if (sl_rconn_commandargv(r->rc, ignore_cb, NULL, 3, argv, lens) == 0)
+		sl_metric_add(r->m.snapshots, 1);
+	else
+		sl_log_warn("snapshot_failed", SL_KV(channel, id), SL_KV(reason, "redis_unavailable"));
+	sl_buf_free(&key);
+	sl_buf_free(&out);
+}
+
+typedef struct part_snap {
+	sl_reducer_t *r;
+	const sl_rpart_t *p;
+} part_snap_t;
+
+static void part_snap_cb(const char *ch, size_t chlen, void *arg)
+{
+	part_snap_t *c = arg;
+	snapshot(c->r, ch, chlen, c->p);
+}
+
+void sl_reducer__snapshot_part(sl_reducer_t *r, const sl_rpart_t *p)
+{
+	part_snap_t c = {r, p};
+	sl_rmodel_recent_begins(r->model, p, sl_clock_mono_ms(), part_snap_cb, &c);
+}
+
+void sl_reducer__command(sl_reducer_t *r, const char *data, size_t len)
+{
+	json_error_t jerr;
+	json_t *j = json_loadb(data, len, 0, &jerr);
+	const char *op = j ? json_string_value(json_object_get(j, "op")) : NULL;
+	json_t *chj = j ? json_object_get(j, "channel") : NULL;
+	const char *ch = json_string_value(chj);
+	size_t chlen = ch ? json_string_length(chj) : 0;
+	json_t *markets = j ? json_object_get(j, "markets") : NULL;
+	if (!op || !ch || !sl_rstate_channel_valid(ch, chlen)) {
+		sl_log_warn("command_invalid", SL_KV(bytes, len));
+		json_decref(j);
+		return;
+	}
+	sl_metric_add(r->m.commands, 1);
+	bool sub = !strcmp(op, "subscribe"), unsub = !strcmp(op, "unsubscribe");
+	if (sub || unsub) {
+		size_t i;
+		json_t *mj;
+		json_array_foreach(markets, i, mj) {
+			const char *m = json_string_value(mj);
+			size_t mlen = m ? json_string_length(mj) : 0;
+			if (!m || !sl_rstate_market_valid(m, mlen))
+				continue;
+			sl_rpart_t *p = sl_rmodel_part(r->model, sl_reducer__market_partition(r, m, mlen));
+			if (!p || p->st == SL_PART_LOADING)
+				continue;
+			if (sub)
+				sl_rmodel_subscribe(p, m, mlen, ch, chlen);
+			else
+				sl_rmodel_unsubscribe(p, m, mlen, ch, chlen);
+		}
+	} else if (!strcmp(op, "begin")) {
+		snapshot(r, ch, chlen, NULL);
+		sl_rmodel_begin(r->model, ch, chlen, sl_clock_mono_ms());
+	} else if (!strcmp(op, "close")) {
+		sl_rmodel_close_channel(r->model, ch, chlen);
+	} else {
+		sl_log_warn("command_invalid", SL_KVN(op, op, strnlen(op, 20)));
+	}
+	json_decref(j);
+}
+
+void sl_reducer__commands(sl_reducer_t *r)
+{
+	for (int i = 0; i < 1000 && !sl_rmodel_loading(r->model); i++) {
+		rd_kafka_message_t *rkm = rd_kafka_consumer_poll(r->crk, 0);
+		if (!rkm)
+			break;
+		if (!rkm->err)
+			sl_reducer__command(r, rkm->payload, rkm->len);
+		else if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+			sl_log_warn("command_consume_error", SL_KV(error, rd_kafka_message_errstr(rkm)));
+		rd_kafka_message_destroy(rkm);
+	}
+}
