@@ -1,8 +1,9 @@
 /* publisher_route.c: one loop's routing table (see publisher_route.h).
  *
  * Every Redis channel the loop hears is one entry of a table keyed by its
- * name: a channel (`<prefix>stream:<id>`, its members and market set) or a
- * market (`<prefix>market:<id>`, the channels that watch it). A link joins
+ * name (core/map.h: seeded, so no client can pick ids that collide): a
+ * channel (`<prefix>stream:<id>`, its members and market set) or a market
+ * (`<prefix>market:<id>`, the channels that watch it). A link joins
  * one channel and one market and sits in both lists, so a client leaving,
  * a market removed from a channel and an update's fan-out are all walks of
  * short lists, never scans of the table. Subscription states per entry:
@@ -17,6 +18,7 @@
 
 #include "core/alloc.h"
 #include "core/log.h"
+#include "core/map.h"
 #include "redis/rstate.h"
 
 #include <stdlib.h>
@@ -27,10 +29,9 @@ enum { K_CHAN = 1, K_MKT };
 enum { L_NONE = 0, L_INFLIGHT, L_DONE };
 
 typedef struct entry {
+	sl_map_node_t node; /* in the table, keyed by rkey */
 	char *rkey;
 	size_t rlen;
-	uint64_t hash;
-	struct entry *hnext;
 	uint8_t kind;
 	uint8_t sub;
 } entry_t;
@@ -77,8 +78,7 @@ struct sl_pub_route {
 	char *prefix;
 	sl_pub_route_ops_t ops;
 	void *arg;
-	entry_t **b;
-	size_t nb, n;
+	sl_map_t map; /* of entry_t: channels and markets by Redis channel name */
 	uint64_t gen;
 	bool up;
 	bool retry;          /* something failed to go out: sl_pub_route_retry walks the table */
@@ -88,41 +88,10 @@ struct sl_pub_route {
 
 /* ---- the table ---- */
 
-static uint64_t hash_key(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-	return h;
-}
-
-static entry_t **slot(const sl_pub_route_t *rt, const char *k, size_t n, uint64_t h)
-{
-	entry_t **pp = &rt->b[h & (rt->nb - 1)];
-	while (*pp && !((*pp)->hash == h && (*pp)->rlen == n && !memcmp((*pp)->rkey, k, n)))
-		pp = &(*pp)->hnext;
-	return pp;
-}
-
 static entry_t *find(const sl_pub_route_t *rt, const char *k, size_t n)
 {
-	return *slot(rt, k, n, hash_key(k, n));
-}
-
-static void grow(sl_pub_route_t *rt)
-{
-	size_t nb = rt->nb * 2;
-	entry_t **b = sl_xcalloc(nb, sizeof(*b));
-	for (size_t i = 0; i < rt->nb; i++) {
-		for (entry_t *e = rt->b[i], *next; e; e = next) {
-			next = e->hnext;
-			e->hnext = b[e->hash & (nb - 1)];
-			b[e->hash & (nb - 1)] = e;
-		}
-	}
-	free(rt->b);
-	rt->b = b;
-	rt->nb = nb;
+	sl_map_node_t *node = sl_map_find(&rt->map, k, n);
+	return node ? sl_container_of(node, entry_t, node) : NULL;
 }
 
 /* Takes the key (heap, from sl_buf_steal). */
@@ -130,20 +99,15 @@ static void insert(sl_pub_route_t *rt, entry_t *e, char *rkey, size_t rlen, uint
 {
 	e->rkey = rkey;
 	e->rlen = rlen;
-	e->hash = hash_key(rkey, rlen);
 	e->kind = kind;
 	e->sub = SUB_NONE;
-	entry_t **pp = slot(rt, rkey, rlen, e->hash);
-	e->hnext = NULL;
-	*pp = e;
+	sl_map_insert(&rt->map, &e->node, rkey, rlen);
 	if (kind == K_CHAN) {
 		rt->st.chans++;
 		rt->st.chans_by_state[SUB_NONE]++;
 	} else {
 		rt->st.markets++;
 	}
-	if (++rt->n > rt->nb)
-		grow(rt);
 }
 
 /* Every subscription state change goes through here, so the statistics
@@ -159,10 +123,7 @@ static void set_sub(sl_pub_route_t *rt, entry_t *e, uint8_t sub)
 
 static void unlink_entry(sl_pub_route_t *rt, entry_t *e)
 {
-	entry_t **pp = slot(rt, e->rkey, e->rlen, e->hash);
-	if (*pp == e)
-		*pp = e->hnext;
-	rt->n--;
+	sl_map_remove(&rt->map, &e->node);
 	if (e->kind == K_CHAN) {
 		rt->st.chans--;
 		rt->st.chans_by_state[e->sub]--;
@@ -396,8 +357,7 @@ sl_pub_route_t *sl_pub_route_new(const char *prefix, const sl_pub_route_ops_t *o
 	rt->prefix = sl_xstrdup(prefix);
 	rt->ops = *ops;
 	rt->arg = arg;
-	rt->nb = 1024;
-	rt->b = sl_xcalloc(rt->nb, sizeof(*rt->b));
+	sl_map_init(&rt->map);
 	return rt;
 }
 
@@ -405,24 +365,23 @@ void sl_pub_route_free(sl_pub_route_t *rt)
 {
 	if (!rt)
 		return;
-	for (size_t i = 0; i < rt->nb; i++) {
-		while (rt->b[i]) {
-			entry_t *e = rt->b[i];
-			if (e->kind == K_CHAN) {
-				sl_pub_chan_t *ch = (sl_pub_chan_t *)e;
-				link_t *l = ch->links;
-				while (l) { /* markets are freed as table entries */
-					link_t *next = l->cnext;
-					free(l);
-					l = next;
-				}
-				chan_free(rt, ch);
-			} else {
-				mkt_free(rt, (mkt_t *)e);
+	sl_map_iter_t it = SL_MAP_ITER_INIT;
+	for (sl_map_node_t *node; (node = sl_map_next(&rt->map, &it));) {
+		entry_t *e = sl_container_of(node, entry_t, node);
+		if (e->kind == K_CHAN) {
+			sl_pub_chan_t *ch = (sl_pub_chan_t *)e;
+			link_t *l = ch->links;
+			while (l) { /* markets are freed as table entries */
+				link_t *next = l->cnext;
+				free(l);
+				l = next;
 			}
+			chan_free(rt, ch);
+		} else {
+			mkt_free(rt, (mkt_t *)e);
 		}
 	}
-	free(rt->b);
+	sl_map_close(&rt->map);
 	free(rt->prefix);
 	sl_buf_free(&rt->tmp);
 	free(rt);
@@ -567,38 +526,37 @@ void sl_pub_route_redis_state(sl_pub_route_t *rt, bool up)
 {
 	rt->up = up;
 	bool any = false;
-	for (size_t i = 0; i < rt->nb; i++) {
-		for (entry_t *e = rt->b[i], *next; e; e = next) {
-			next = e->hnext;
-			if (e->kind == K_CHAN) {
-				sl_pub_chan_t *ch = (sl_pub_chan_t *)e;
-				if (up) {
-					if (ch->nmembers) {
-						any = true;
-						chan_step(rt, ch);
-					}
-					continue;
+	sl_map_iter_t it = SL_MAP_ITER_INIT;
+	for (sl_map_node_t *node; (node = sl_map_next(&rt->map, &it));) {
+		entry_t *e = sl_container_of(node, entry_t, node);
+		if (e->kind == K_CHAN) {
+			sl_pub_chan_t *ch = (sl_pub_chan_t *)e;
+			if (up) {
+				if (ch->nmembers) {
+					any = true;
+					chan_step(rt, ch);
 				}
-				for (sl_pub_member_t *m = ch->members; m; m = m->next)
-					ch->resumed = ch->resumed || m->acked;
-				set_sub(rt, e, SUB_NONE);
-				ch->load = L_NONE;
-				ch->load_seq++; /* an answer read before the drop is stale */
-				ch->reload = false;
-				set_ready(rt, ch, false);
-				ch->npending = ch->nlinks;
-				if (!ch->nmembers)
-					chan_free(rt, ch);
-			} else {
-				mkt_t *mk = (mkt_t *)e;
-				if (up) {
-					mkt_step(rt, mk);
-					continue;
-				}
-				set_sub(rt, e, SUB_NONE);
-				if (!mk->nlinks)
-					mkt_free(rt, mk);
+				continue;
 			}
+			for (sl_pub_member_t *m = ch->members; m; m = m->next)
+				ch->resumed = ch->resumed || m->acked;
+			set_sub(rt, e, SUB_NONE);
+			ch->load = L_NONE;
+			ch->load_seq++; /* an answer read before the drop is stale */
+			ch->reload = false;
+			set_ready(rt, ch, false);
+			ch->npending = ch->nlinks;
+			if (!ch->nmembers)
+				chan_free(rt, ch);
+		} else {
+			mkt_t *mk = (mkt_t *)e;
+			if (up) {
+				mkt_step(rt, mk);
+				continue;
+			}
+			set_sub(rt, e, SUB_NONE);
+			if (!mk->nlinks)
+				mkt_free(rt, mk);
 		}
 	}
 	if (up && any)
@@ -662,16 +620,15 @@ void sl_pub_route_retry(sl_pub_route_t *rt)
 	if (!rt->up || !rt->retry)
 		return;
 	rt->retry = false; /* what fails again sets it again */
-	for (size_t i = 0; i < rt->nb; i++) {
-		for (entry_t *e = rt->b[i], *next; e; e = next) {
-			next = e->hnext;
-			if (e->kind == K_CHAN) {
-				sl_pub_chan_t *ch = (sl_pub_chan_t *)e;
-				if (ch->nmembers && (e->sub == SUB_NONE || (e->sub == SUB_ACTIVE && ch->load == L_NONE)))
-					chan_step(rt, ch);
-			} else if (e->sub == SUB_NONE && ((mkt_t *)e)->nlinks) {
-				mkt_step(rt, (mkt_t *)e);
-			}
+	sl_map_iter_t it = SL_MAP_ITER_INIT;
+	for (sl_map_node_t *node; (node = sl_map_next(&rt->map, &it));) {
+		entry_t *e = sl_container_of(node, entry_t, node);
+		if (e->kind == K_CHAN) {
+			sl_pub_chan_t *ch = (sl_pub_chan_t *)e;
+			if (ch->nmembers && (e->sub == SUB_NONE || (e->sub == SUB_ACTIVE && ch->load == L_NONE)))
+				chan_step(rt, ch);
+		} else if (e->sub == SUB_NONE && ((mkt_t *)e)->nlinks) {
+			mkt_step(rt, (mkt_t *)e);
 		}
 	}
 }
@@ -683,8 +640,10 @@ void sl_pub_route_stats(const sl_pub_route_t *rt, sl_pub_route_stats_t *st)
 
 void sl_pub_route_each_held(const sl_pub_route_t *rt, void (*fn)(void *arg, const char *id), void *arg)
 {
-	for (size_t i = 0; i < rt->nb; i++)
-		for (entry_t *e = rt->b[i]; e; e = e->hnext)
-			if (e->kind == K_CHAN && ((sl_pub_chan_t *)e)->nmembers)
-				fn(arg, ((sl_pub_chan_t *)e)->id);
+	sl_map_iter_t it = SL_MAP_ITER_INIT;
+	for (sl_map_node_t *node; (node = sl_map_next(&rt->map, &it));) {
+		const entry_t *e = sl_container_of(node, entry_t, node);
+		if (e->kind == K_CHAN && ((const sl_pub_chan_t *)e)->nmembers)
+			fn(arg, ((const sl_pub_chan_t *)e)->id);
+	}
 }
