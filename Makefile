@@ -18,7 +18,7 @@ PKGS    := rdkafka hiredis libuv jansson libssl libcrypto
 WARN    := -Wall -Wextra -Wpedantic -Wshadow -Werror
 CSTD    := -std=c17 -D_GNU_SOURCE
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhiredis -lwslay -lhttp_parser -lm -lpthread
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhiredis -lwslay -lhttp_parser -lcrypt -lm -lpthread
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 CFLAGS_COMMON = $(CSTD) $(WARN) -g -MMD -MP -Isrc $(PKG_CFLAGS) -DSL_VERSION='"$(VERSION)"'
 
@@ -28,7 +28,7 @@ else
 Q := @
 endif
 
-SRC      := $(wildcard src/*.c src/core/*.c src/loop/*.c src/proto/*.c src/kafka/*.c src/redis/*.c src/roles/*.c src/roles/*/*.c)
+SRC      := $(wildcard src/*.c src/core/*.c src/loop/*.c src/auth/*.c src/proto/*.c src/kafka/*.c src/redis/*.c src/roles/*.c src/roles/*/*.c)
 LIB_SRC  := $(filter-out src/main.c,$(SRC))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 BENCH_SRC := $(wildcard bench/*.c)
