@@ -16,7 +16,7 @@
 
 static const sl_role_t *const roles[] = {
 	&sl_role_feed, &sl_role_api, &sl_role_reducer, &sl_role_publisher, &sl_role_restproxy,
-	&sl_role_topics, &sl_role_produce, &sl_role_consume, &sl_role_groups, &sl_role_watch,
+	&sl_role_topics, &sl_role_produce, &sl_role_consume, &sl_role_groups, &sl_role_watch, &sl_role_token,
 	NULL,
 };
 

@@ -42,5 +42,6 @@ extern const sl_role_t sl_role_produce;
 extern const sl_role_t sl_role_consume;
 extern const sl_role_t sl_role_groups;
 extern const sl_role_t sl_role_watch;
+extern const sl_role_t sl_role_token;
 
 #endif
