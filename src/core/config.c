@@ -63,6 +63,10 @@ const sl_cfg_key_t sl_cfg_keys_http[] = {
 	 "connections from one client address (0: no limit)"},
 	{"cors-origin", NULL, "SLUICE_CORS_ORIGIN", SL_CFG_LIST, NULL, 0, 0,
 	 "browser origins allowed to call this server (comma-separated, * for any; none by default)"},
+	{"tls-cert-file", NULL, "SLUICE_TLS_CERT_FILE", SL_CFG_STR, NULL, 0, 0,
+	 "PEM certificate chain: serve HTTPS (and wss://) on this server; read again on SIGHUP"},
+	{"tls-key-file", NULL, "SLUICE_TLS_KEY_FILE", SL_CFG_STR, NULL, 0, 0,
+	 "PEM private key of tls-cert-file"},
 	{0},
 };
 

@@ -58,6 +58,7 @@
 	X(facility, "librdkafka's log facility") \
 	X(failed, "records that failed") \
 	X(fatal, "librdkafka's fatal error, when the error was fatal") \
+	X(file, "a file the event concerns (a certificate, a key)") \
 	X(files, "a number of files") \
 	X(format, "embedded format of a REST proxy consumer: json or binary") \
 	X(group, "Kafka consumer group") \

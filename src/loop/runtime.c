@@ -4,7 +4,24 @@
 #include "core/log.h"
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+
+static _Atomic(void (*)(void)) hup_hook;
+
+void sl_runtime_set_hup_hook(void (*hook)(void))
+{
+	atomic_store(&hup_hook, hook);
+}
+
+static void hup_cb(uv_signal_t *h, int signum)
+{
+	(void)h;
+	void (*hook)(void) = atomic_load(&hup_hook);
+	sl_log_info("reload_begin", SL_KV(signal, signum));
+	if (hook)
+		hook();
+}
 
 static void signal_cb(uv_signal_t *h, int signum)
 {
@@ -27,13 +44,16 @@ void sl_runtime_init(sl_runtime_t *rt, uv_loop_t *loop, void (*stop_cb)(void *ar
 	rt->stopping = false;
 	uv_signal_init(loop, &rt->sigterm);
 	uv_signal_init(loop, &rt->sigint);
-	rt->sigterm.data = rt->sigint.data = rt;
+	uv_signal_init(loop, &rt->sighup);
+	rt->sigterm.data = rt->sigint.data = rt->sighup.data = rt;
 	uv_signal_start(&rt->sigterm, signal_cb, SIGTERM);
 	uv_signal_start(&rt->sigint, signal_cb, SIGINT);
+	uv_signal_start(&rt->sighup, hup_cb, SIGHUP);
 	/* Signals must not keep the loop alive once everything else is closed;
 	 * the role closes them explicitly, but unref makes a missed close harmless. */
 	uv_unref((uv_handle_t *)&rt->sigterm);
 	uv_unref((uv_handle_t *)&rt->sigint);
+	uv_unref((uv_handle_t *)&rt->sighup);
 }
 
 void sl_runtime_close(sl_runtime_t *rt)
@@ -42,6 +62,8 @@ void sl_runtime_close(sl_runtime_t *rt)
 		uv_close((uv_handle_t *)&rt->sigterm, NULL);
 	if (!uv_is_closing((uv_handle_t *)&rt->sigint))
 		uv_close((uv_handle_t *)&rt->sigint, NULL);
+	if (!uv_is_closing((uv_handle_t *)&rt->sighup))
+		uv_close((uv_handle_t *)&rt->sighup, NULL);
 }
 
 int sl_runtime_run(sl_runtime_t *rt)

@@ -1,7 +1,9 @@
 /* runtime.h: what every long-running role does around its loop: ignore
  * SIGPIPE, turn SIGTERM/SIGINT into one call of the role's stop callback
- * (a second signal exits at once, for a stuck shutdown), and close its own
- * handles so uv_loop_close() can succeed.
+ * (a second signal exits at once, for a stuck shutdown), turn SIGHUP into
+ * a call of the process's reload hook (proto/tls.c sets it: certificates
+ * are read again), and close its own handles so uv_loop_close() can
+ * succeed.
  *
  * How it fits: src/loop/ is the layer of what is libuv but no protocol,
  * between core/ (libc and jansson only) and proto/, kafka/, redis/; it
@@ -19,13 +21,16 @@
 
 typedef struct sl_runtime {
 	uv_loop_t *loop;
-	uv_signal_t sigterm, sigint;
+	uv_signal_t sigterm, sigint, sighup;
 	void (*stop_cb)(void *arg);
 	void *arg;
 	bool stopping;
 } sl_runtime_t;
 
 void sl_runtime_init(sl_runtime_t *rt, uv_loop_t *loop, void (*stop_cb)(void *arg), void *arg);
+/* The process's SIGHUP hook (thread-safe to set; last one wins). Without
+ * one, SIGHUP is logged and ignored. */
+void sl_runtime_set_hup_hook(void (*hook)(void));
 /* Close the signal handles (call from the stop path; the loop then drains). */
 void sl_runtime_close(sl_runtime_t *rt);
 /* Run the loop to the end and close it; returns uv_loop_close()'s result

@@ -82,6 +82,7 @@ void sl_conn_init(sl_conn_t *conn, sl_conn_ctx_t *ctx, uv_stream_t *stream, sl_w
 	memset(conn, 0, sizeof(*conn));
 	conn->ctx = ctx;
 	conn->stream = stream;
+	conn->tls = stream ? sl_http_stream_tls(stream) : NULL;
 	conn->wire = (uint8_t)wire;
 	conn->q = conn->inline_q;
 	conn->qcap = SL_CONN_INLINE_SLOTS;
@@ -241,7 +242,7 @@ void sl_conn_abort(sl_conn_t *conn)
 
 static void maybe_free(sl_conn_t *c)
 {
-	if (c->state == SL_CONN_CLOSED && !c->write_pending && !c->dirty)
+	if (c->state == SL_CONN_CLOSED && !c->write_pending && !c->dirty && !c->tls_writes)
 		c->ctx->free_cb(c, c->ctx->free_arg);
 }
 
@@ -356,10 +357,66 @@ static void write_cb(uv_write_t *w, int status)
 	sl_conn_flush(c);
 }
 
+static void tls_written_cb(void *ud, int status, size_t bytes)
+{
+	(void)bytes;
+	sl_conn_t *c = ud;
+	c->tls_writes--;
+	if (!c->stream) {
+		c->write_pending = false;
+		maybe_free(c);
+		return;
+	}
+	if (status < 0) {
+		c->write_pending = false;
+		sl_conn_abort(c);
+		return;
+	}
+	if (c->write_pending && sl_tls_pending(c->tls) <= SL_CONN_TLS_HIGH / 2) {
+		c->write_pending = false;
+		sl_conn_flush(c);
+	}
+}
+
+/* The TLS writer: batches are encrypted and leave the queue at once; it
+ * waits (write_pending) while the socket holds too much ciphertext, and
+ * before a drain-then-close until all of it is written. */
+static void flush_tls(sl_conn_t *c)
+{
+	uv_buf_t bufs[BATCH * SL_FRAME_MAX_IOV];
+	double now = sl_clock_wall_ms_f();
+	while (c->qlen) {
+		if (sl_tls_pending(c->tls) > SL_CONN_TLS_HIGH) {
+			c->write_pending = true;
+			return;
+		}
+		uint32_t nframes;
+		size_t total, queued = 0;
+		unsigned nb = gather(c, bufs, &nframes, &total);
+		sl_metric_add(c->ctx->m_writev, 1);
+		if (sl_tls_write(c->tls, bufs, nb, true, tls_written_cb, c, &queued) < 0) {
+			sl_conn_abort(c);
+			return;
+		}
+		if (queued)
+			c->tls_writes++;
+		consume(c, total, now);
+	}
+	if (c->drain_then_close && sl_tls_pending(c->tls) > 0) {
+		c->write_pending = true; /* the close frame is not out yet */
+		return;
+	}
+	after_drained(c);
+}
+
 void sl_conn_flush(sl_conn_t *c)
 {
 	if (!c->stream || c->write_pending)
 		return;
+	if (c->tls) {
+		flush_tls(c);
+		return;
+	}
 	uv_buf_t bufs[BATCH * SL_FRAME_MAX_IOV];
 	double now = sl_clock_wall_ms_f();
 	while (c->qlen) {

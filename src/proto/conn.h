@@ -19,15 +19,22 @@
  * Metrics: messages and bytes out, conflated and dropped frames, frames
  * queued, and the end-to-end latency from an update's `ts` to the moment
  * its frame was handed to the kernel.
+ * TLS: on a socket the HTTP server serves with TLS (sl_http_stream_tls),
+ * each batch goes through the connection's sl_tls_t instead (proto/tls.h):
+ * encrypted at once, so the frames leave the queue at once; while more
+ * than SL_CONN_TLS_HIGH bytes of ciphertext wait for the socket no frame
+ * is taken, so a slow TLS client's backlog stays in this queue, where the
+ * soft and hard limits see it.
  * References: libuv docs/src/stream.rst (uv_try_write, uv_write bufs),
  * redis networking.c checkClientOutputBufferLimits (soft/hard limits).
- * Non-goals: reading (the owner feeds client bytes to proto/ws.h), TLS.
+ * Non-goals: reading (the owner feeds client bytes to proto/ws.h).
  */
 #ifndef SL_PROTO_CONN_H
 #define SL_PROTO_CONN_H
 
 #include "core/frame.h"
 #include "core/metrics.h"
+#include "proto/tls.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -37,16 +44,19 @@ typedef struct sl_conn sl_conn_t;
 typedef struct sl_conn_ctx sl_conn_ctx_t;
 
 #define SL_CONN_INLINE_SLOTS 4
+#define SL_CONN_TLS_HIGH 65536 /* ciphertext waiting for the socket before frames wait in the queue */
 
 typedef enum { SL_CONN_OPEN = 0, SL_CONN_CLOSING, SL_CONN_CLOSED } sl_conn_state_t;
 
 struct sl_conn {
 	uv_stream_t *stream;   /* borrowed from the HTTP server; NULL once the socket closed */
+	sl_tls_t *tls;         /* the socket's TLS session (borrowed), or NULL */
 	sl_conn_ctx_t *ctx;
 	sl_frame_t **q;        /* ring of frame refs (q == inline_q at rest) */
 	sl_frame_t *inline_q[SL_CONN_INLINE_SLOTS];
 	uint32_t qcap, qhead, qlen;
 	uint32_t inflight;     /* frames at the head owned by the pending uv_write */
+	uint32_t tls_writes;   /* TLS writes not yet called back (the struct outlives them) */
 	size_t head_off;       /* bytes of the head frame already written */
 	sl_conn_t *dirty_next;
 	uint64_t closing_since_ms; /* when close began (the owner enforces a deadline) */

@@ -22,8 +22,11 @@
  * descriptors) are logged at most once a second with the number folded in.
  * A response is one buffer (head + body) and one uv_write. When closing,
  * the server waits for every handle's close callback before calling done.
+ * TLS (proto/tls.h): the connection's bytes pass through its sl_tls_t
+ * both ways; the parser and the handlers never see ciphertext, and a
+ * response's encrypted write reports back like a plain one.
  * References: RFC 9112, RFC 9110 section 15.5.9 (408).
- * Non-goals: HTTP/2, TLS, compression, response streaming.
+ * Non-goals: HTTP/2, compression, response streaming.
  */
 #include "proto/http_int.h"
 
@@ -79,13 +82,10 @@ typedef struct wreq {
 	size_t len;
 } wreq_t;
 
-static void write_cb(uv_write_t *w, int status)
+/* A write of len bytes (plaintext, or its ciphertext under TLS) is done. */
+static void after_write(conn_t *c, int status, size_t len)
 {
-	wreq_t *wr = sl_container_of(w, wreq_t, w);
-	conn_t *c = wr->conn;
-	c->out_bytes -= wr->len;
-	free(wr->data);
-	free(wr);
+	c->out_bytes -= len;
 	c->writes_in_flight--;
 	if (status < 0 || (c->close_after_write && c->writes_in_flight == 0)) {
 		conn_close(c);
@@ -102,8 +102,40 @@ static void write_cb(uv_write_t *w, int status)
 	}
 }
 
+static void write_cb(uv_write_t *w, int status)
+{
+	wreq_t *wr = sl_container_of(w, wreq_t, w);
+	conn_t *c = wr->conn;
+	size_t len = wr->len;
+	free(wr->data);
+	free(wr);
+	after_write(c, status, len);
+}
+
+static void tls_written_cb(void *ud, int status, size_t bytes)
+{
+	after_write(ud, status, bytes);
+}
+
 static void conn_write(conn_t *c, char *data, size_t len)
 {
+	if (c->tls) {
+		/* Encrypted at once; the ciphertext's write reports back like a
+		 * plain one (always later: never from inside this call). */
+		uv_buf_t b = uv_buf_init(data, (unsigned)len);
+		size_t queued = 0;
+		int rc = sl_tls_write(c->tls, &b, 1, false, tls_written_cb, c, &queued);
+		free(data);
+		if (rc < 0) {
+			conn_close(c);
+			return;
+		}
+		if (queued) {
+			c->writes_in_flight++;
+			c->out_bytes += queued;
+		}
+		return;
+	}
 	wreq_t *wr = sl_xmalloc(sizeof(*wr));
 	wr->conn = c;
 	wr->data = data;
@@ -315,11 +347,27 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	}
 	if (nread == 0)
 		return;
+	const char *data = buf->base;
+	size_t len = (size_t)nread;
+	if (c->tls) {
+		sl_buf_t *plain = &c->srv->plain;
+		sl_err_t err = {0};
+		plain->len = 0;
+		if (sl_tls_read(c->tls, data, len, plain, &err) < 0) {
+			sl_log_debug("http_tls_failed", SL_KV(conn, c->id), SL_KV(error, err.msg));
+			conn_close(c);
+			return;
+		}
+		if (plain->len == 0)
+			return; /* handshake, or a record not complete yet */
+		data = plain->data;
+		len = plain->len;
+	}
 	if (c->hijacked) {
-		c->hcbs.on_read(c->hud, buf->base, (size_t)nread);
+		c->hcbs.on_read(c->hud, data, len);
 		return;
 	}
-	sl_buf_append(&c->in, buf->base, (size_t)nread);
+	sl_buf_append(&c->in, data, len);
 	conn_process(c);
 }
 
@@ -342,6 +390,7 @@ static void handle_closed_cb(uv_handle_t *h)
 		sl_http__iplimit_give(srv->iplimit, &c->peer);
 	sl_http__req_free(&c->req);
 	sl_buf_free(&c->in);
+	sl_tls_free(c->tls); /* libuv has called back every write by now */
 	free(c);
 	maybe_done(srv);
 }
@@ -417,6 +466,8 @@ static void accept_cb(uv_stream_t *ls, int status)
 		c->ip_counted = true;
 	}
 	uv_tcp_nodelay(&c->tcp, 1);
+	if (srv->tls)
+		c->tls = sl_tls_new(srv->tls, (uv_stream_t *)&c->tcp);
 	http_parser_init(&c->parser, HTTP_REQUEST);
 	/* A new connection owes its first head within the head deadline. */
 	c->phase = SL_HTTP__HEAD;
@@ -484,6 +535,17 @@ static const char *cors_origin(const sl_http_server_t *srv, const sl_http_req_t 
 		if (!strcmp(srv->cors[i], "*") || !strcmp(srv->cors[i], origin))
 			return origin;
 	return NULL;
+}
+
+void sl_http_server_set_tls(sl_http_server_t *srv, sl_tls_ctx_t *ctx)
+{
+	sl_tls_ctx_free(srv->tls);
+	srv->tls = ctx ? sl_tls_ctx_get_ref(ctx) : NULL;
+}
+
+bool sl_http_server_is_tls(const sl_http_server_t *srv)
+{
+	return srv->tls != NULL;
 }
 
 void sl_http_server_set_reuseport(sl_http_server_t *srv, sl_http_reuseport_t mode)
@@ -618,6 +680,8 @@ void sl_http_server_free(sl_http_server_t *srv)
 	if (!srv)
 		return;
 	sl_http_server_set_cors(srv, NULL, 0);
+	sl_tls_ctx_free(srv->tls);
+	sl_buf_free(&srv->plain);
 	if (srv->own_iplimit)
 		sl_http_iplimit_free(srv->iplimit);
 	free(srv);
@@ -715,6 +779,11 @@ uv_stream_t *sl_http_hijack(sl_http_req_t *req, const sl_http_hijack_cbs_t *cbs,
 	/* The leftover stays in c->in until the handler returns; drop it after. */
 	c->in.len = 0;
 	return (uv_stream_t *)&c->tcp;
+}
+
+sl_tls_t *sl_http_stream_tls(uv_stream_t *stream)
+{
+	return ((conn_t *)stream)->tls;
 }
 
 void sl_http_hijack_close(uv_stream_t *stream)

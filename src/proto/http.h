@@ -15,14 +15,20 @@
  * WebSocket and SSE take the socket over with sl_http_hijack(); from then on
  * the caller writes to the stream itself (the publisher shares one encoded
  * frame among many sockets) and this module only forwards reads and closes.
- * References: RFC 9112 (HTTP/1.1 message syntax).
- * Non-goals: HTTP/2, TLS (a terminating proxy in front does it), compression.
+ * TLS: given a context (sl_http_server_set_tls, or tls-cert-file and
+ * tls-key-file in the settings), every connection speaks TLS (proto/tls.h):
+ * the parser sees plaintext, answers are encrypted, and a socket taken over
+ * keeps its TLS session (sl_http_stream_tls) for the caller to write
+ * through. The handshake must finish within the head deadline.
+ * References: RFC 9112 (HTTP/1.1 message syntax), RFC 8446 (TLS 1.3).
+ * Non-goals: HTTP/2, compression.
  */
 #ifndef SL_PROTO_HTTP_H
 #define SL_PROTO_HTTP_H
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "proto/tls.h"
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -79,6 +85,9 @@ void sl_http_server_share_count(sl_http_server_t *srv, atomic_size_t *count);
 /* Count connections per address in l (shared by the loops of a process;
  * not owned). Without it a server with max_per_ip keeps its own. */
 void sl_http_server_share_iplimit(sl_http_server_t *srv, sl_http_iplimit_t *l);
+/* Serve TLS with ctx (a reference is taken; NULL: plain). Before listen. */
+void sl_http_server_set_tls(sl_http_server_t *srv, sl_tls_ctx_t *ctx);
+bool sl_http_server_is_tls(const sl_http_server_t *srv);
 /* port 0 picks a free port; see sl_http_server_port. */
 int sl_http_server_listen(sl_http_server_t *srv, const char *host, int port, sl_err_t *err);
 int sl_http_server_port(const sl_http_server_t *srv);
@@ -127,6 +136,9 @@ typedef struct sl_http_hijack_cbs {
  * are returned in *leftover (valid until the handler returns) for the caller
  * to process first; later bytes arrive through on_read. */
 uv_stream_t *sl_http_hijack(sl_http_req_t *req, const sl_http_hijack_cbs_t *cbs, void *ud, sl_iov_t *leftover);
+/* The TLS session of a stream sl_http_hijack returned, or NULL when the
+ * connection is plain: then the caller must write through it (tls.h). */
+sl_tls_t *sl_http_stream_tls(uv_stream_t *stream);
 /* Close a hijacked stream; on_close fires from the close path. */
 void sl_http_hijack_close(uv_stream_t *stream);
 
@@ -144,7 +156,8 @@ bool sl_iov_prefix(sl_iov_t a, const char *lit);
 
 /* ---- from settings ---- */
 #include "core/config.h"
-/* A server with limits and CORS from sl_cfg_keys_http, listening on
+/* A server with limits, CORS and TLS (tls-cert-file, tls-key-file: the
+ * processes' loops share one context) from sl_cfg_keys_http, listening on
  * listen-host and the role's "port" key. NULL with err filled on failure. */
 sl_http_server_t *sl_http_server_from_cfg(uv_loop_t *loop, const sl_cfg_t *cfg, sl_http_handler_cb handler, void *arg,
 					  sl_err_t *err);

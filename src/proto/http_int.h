@@ -16,6 +16,7 @@
 
 #include "core/metrics.h"
 #include "proto/http.h"
+#include "proto/tls.h"
 
 #include <http_parser.h>
 #include <stdatomic.h>
@@ -54,6 +55,7 @@ struct sl_http__conn {
 	uv_tcp_t tcp;          /* first: the stream is the connection */
 	uv_timer_t timer;      /* the deadline of the current phase */
 	sl_http_server_t *srv;
+	sl_tls_t *tls;         /* when the server serves TLS; freed once both handles closed */
 	http_parser parser;
 	sl_buf_t in;           /* bytes read but not yet parsed */
 	size_t head_bytes;
@@ -108,6 +110,8 @@ struct sl_http_server {
 	int port;
 	sl_http_reuseport_t reuseport; /* several loops share the port */
 	sl_http__ratelog_t rl_reject, rl_accept;
+	sl_tls_ctx_t *tls;     /* a reference (tls.h), or NULL: plain HTTP */
+	sl_buf_t plain;        /* bytes a TLS read decrypted, consumed at once */
 	char readbuf[65536];
 	sl_metric_t *m_requests, *m_conns, *m_rejected, *m_timeouts;
 };

@@ -149,6 +149,21 @@ sl_http_server_t *sl_http_server_from_cfg_shared(uv_loop_t *loop, const sl_cfg_t
 	sl_http_server_set_cors(srv, origins, n);
 	if (nloops > 1)
 		sl_http_server_set_reuseport(srv, index == 0 ? SL_HTTP_REUSEPORT_FIRST : SL_HTTP_REUSEPORT_JOIN);
+	const char *cert = sl_cfg_str(cfg, "tls-cert-file"), *key = sl_cfg_str(cfg, "tls-key-file");
+	if ((cert && *cert) || (key && *key)) {
+		if (!cert || !*cert || !key || !*key) {
+			sl_err_set(err, SL_EINVAL, false, "TLS needs both tls-cert-file and tls-key-file");
+			sl_http_server_free(srv);
+			return NULL;
+		}
+		sl_tls_ctx_t *tls = sl_tls_ctx_get(cert, key, err);
+		if (!tls) {
+			sl_http_server_free(srv);
+			return NULL;
+		}
+		sl_http_server_set_tls(srv, tls);
+		sl_tls_ctx_free(tls); /* the server holds its own reference */
+	}
 	if (conns)
 		sl_http_server_share_count(srv, conns);
 	if (ips)
