@@ -3,8 +3,11 @@
  * An attempt: IDLE -> RESOLVING (the resolver answers, then
  * uv_getaddrinfo on libuv's thread pool, so a slow DNS never blocks the
  * loop) -> CONNECTING (uv_tcp_connect) -> HANDSHAKE (AUTH, SELECT, PING
- * written before anything else; rconn_read.c counts their replies) -> UP.
- * Any failure goes through sl_rconn__drop: the socket is closed, waiting
+ * written before anything else; rconn_read.c counts their replies and
+ * answers SL_RC_RX_UP) -> UP. rconn_read.c only parses and hands replies
+ * out: what the connection must do next comes back to read_cb as a
+ * result, so the two files never call each other in a circle.
+ * Any failure goes through drop(): the socket is closed, waiting
  * commands fail in order, and a retry is due after the backoff; a new
  * attempt starts only once the old socket and any lookup have finished.
  * One repeating 100 ms timer enforces every bound (connect, reply, the
@@ -75,7 +78,9 @@ static void log_down(sl_rconn_t *rc, bool was_up, const char *ev, const char *wh
 	}
 }
 
-void sl_rconn__drop(sl_rconn_t *rc, const char *ev, const char *why)
+/* Drop the connection: ev (NULL: the usual one) logged with why, waiting
+ * commands fail, on_state(false) if it was up, a retry is scheduled. */
+static void drop(sl_rconn_t *rc, const char *ev, const char *why)
 {
 	if (rc->st == SL_RC_IDLE)
 		return;
@@ -103,7 +108,8 @@ void sl_rconn__drop(sl_rconn_t *rc, const char *ev, const char *why)
 		rc->state_cb(rc, false, rc->state_arg);
 }
 
-void sl_rconn__up(sl_rconn_t *rc)
+/* The handshake is answered: the connection is up. */
+static void up(sl_rconn_t *rc)
 {
 	rc->st = SL_RC_UP;
 	rc->backoff_ms = BACKOFF_MIN_MS;
@@ -133,7 +139,7 @@ static void write_cb(uv_write_t *w, int status)
 		return; /* a dropped attempt's write, cancelled with its socket */
 	rc->writing = false;
 	if (status < 0) {
-		sl_rconn__drop(rc, NULL, uv_strerror(status));
+		drop(rc, NULL, uv_strerror(status));
 		return;
 	}
 	flush(rc);
@@ -152,13 +158,14 @@ static void flush(sl_rconn_t *rc)
 	if (uv_write(&wr->w, (uv_stream_t *)&rc->tcp, &b, 1, write_cb) < 0) {
 		free(wr->data);
 		free(wr);
-		sl_rconn__drop(rc, NULL, "write failed");
+		drop(rc, NULL, "write failed");
 		return;
 	}
 	rc->writing = true;
 }
 
-void sl_rconn__send(sl_rconn_t *rc, const char *bytes, size_t len)
+/* Queue bytes for the socket and start a write if none is under way. */
+static void send_bytes(sl_rconn_t *rc, const char *bytes, size_t len)
 {
 	sl_buf_append(&rc->out, bytes, len);
 	flush(rc);
@@ -184,14 +191,24 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	sl_rconn_t *rc = s->data;
 	if (nread < 0) {
-		sl_rconn__drop(rc, NULL, nread == UV_EOF ? "server closed the connection" : uv_strerror((int)nread));
+		drop(rc, NULL, nread == UV_EOF ? "server closed the connection" : uv_strerror((int)nread));
 		return;
 	}
 	if (nread == 0)
 		return;
 	rc->last_rx_ms = sl_clock_mono_ms();
 	rc->ping_out = false;
-	sl_rconn__received(rc, buf->base, (size_t)nread);
+	sl_rconn__rx_t rx = {NULL, NULL};
+	int res = sl_rconn__received(rc, buf->base, (size_t)nread, &rx);
+	while (res == SL_RC_RX_UP) {
+		uint64_t gen = rc->gen;
+		up(rc);
+		if (gen != rc->gen)
+			return; /* on_state(true) dropped or closed it */
+		res = sl_rconn__received(rc, NULL, 0, &rx); /* what came after the PING's answer */
+	}
+	if (res == SL_RC_RX_DROP)
+		drop(rc, rx.ev, rx.why);
 }
 
 /* ---- connecting ---- */
@@ -226,7 +243,7 @@ static void handshake(sl_rconn_t *rc)
 	const char *ping[] = {"PING"};
 	append_cmd(&b, 1, ping);
 	rc->hs_names[rc->hs_left++] = "PING";
-	sl_rconn__send(rc, b.data, b.len);
+	send_bytes(rc, b.data, b.len);
 	sl_buf_free(&b);
 }
 
@@ -236,7 +253,7 @@ static void connect_cb(uv_connect_t *req, int status)
 	if (rc->st != SL_RC_CONNECTING)
 		return; /* dropped meanwhile (timed out, closing) */
 	if (status < 0) {
-		sl_rconn__drop(rc, NULL, uv_strerror(status));
+		drop(rc, NULL, uv_strerror(status));
 		return;
 	}
 	uv_tcp_nodelay(&rc->tcp, 1);
@@ -255,7 +272,7 @@ static void tcp_connect(sl_rconn_t *rc, const struct sockaddr *sa)
 	rc->st = SL_RC_CONNECTING;
 	int e = uv_tcp_connect(&rc->creq, &rc->tcp, sa, connect_cb);
 	if (e < 0)
-		sl_rconn__drop(rc, NULL, uv_strerror(e));
+		drop(rc, NULL, uv_strerror(e));
 }
 
 static void gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
@@ -271,7 +288,7 @@ static void gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 		uv_freeaddrinfo(res);
 		char why[160];
 		snprintf(why, sizeof(why), "cannot resolve: %s", uv_strerror(status));
-		sl_rconn__drop(rc, NULL, why);
+		drop(rc, NULL, why);
 		return;
 	}
 	tcp_connect(rc, res->ai_addr);
@@ -284,7 +301,7 @@ void sl_rconn_resolved(sl_rconn_t *rc, const char *host, int port)
 		return; /* a late answer to an attempt that ended */
 	rc->awaiting_resolve = false;
 	if (!host || !host[0] || port < 1 || port > 65535) {
-		sl_rconn__drop(rc, NULL, "no address from the resolver");
+		drop(rc, NULL, "no address from the resolver");
 		return;
 	}
 	snprintf(rc->addr, sizeof(rc->addr), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
@@ -303,7 +320,7 @@ void sl_rconn_resolved(sl_rconn_t *rc, const char *host, int port)
 	rc->gai_gen = rc->gen;
 	int e = uv_getaddrinfo(rc->loop, &rc->gai, gai_cb, host, portstr, &hints);
 	if (e < 0) {
-		sl_rconn__drop(rc, NULL, uv_strerror(e));
+		drop(rc, NULL, uv_strerror(e));
 		return;
 	}
 	rc->gai_busy = true;
@@ -330,26 +347,26 @@ static void tick_cb(uv_timer_t *t)
 	sl_rconn_t *rc = t->data;
 	int64_t now = sl_clock_mono_ms();
 	if (rc->st != SL_RC_IDLE && rc->st != SL_RC_UP && now - rc->attempt_ms > (int64_t)rc->connect_timeout_ms) {
-		sl_rconn__drop(rc, NULL, "connect timed out");
+		drop(rc, NULL, "connect timed out");
 		return;
 	}
 	if (rc->st == SL_RC_UP && rc->head && now - rc->head->sent_ms > (int64_t)rc->reply_timeout_ms) {
 		sl_log_warn("redis_timeout", SL_KV(conn, rc->name), SL_KV(addr, rc->addr), SL_KV(waiting, rc->npending),
 			    SL_KV(timeout_ms, rc->reply_timeout_ms));
-		sl_rconn__drop(rc, "redis_disconnected", "reply timed out");
+		drop(rc, "redis_disconnected", "reply timed out");
 		return;
 	}
 	if (rc->st == SL_RC_UP && rc->pubsub) {
 		if (rc->ping_out && now - rc->ping_sent_ms >= (int64_t)rc->reply_timeout_ms) {
 			sl_log_warn("redis_timeout", SL_KV(conn, rc->name), SL_KV(addr, rc->addr),
 				    SL_KV(timeout_ms, rc->reply_timeout_ms));
-			sl_rconn__drop(rc, "redis_disconnected", "no answer to PING");
+			drop(rc, "redis_disconnected", "no answer to PING");
 			return;
 		}
 		if (!rc->ping_out && now - rc->last_rx_ms >= PING_AFTER_MS) {
 			rc->ping_out = true;
 			rc->ping_sent_ms = now;
-			sl_rconn__send(rc, "*1\r\n$4\r\nPING\r\n", 14);
+			send_bytes(rc, "*1\r\n$4\r\nPING\r\n", 14);
 		}
 	}
 	if (rc->st == SL_RC_IDLE && rc->retry_at_ms && now >= rc->retry_at_ms && !rc->tcp_open && !rc->gai_busy)
@@ -440,7 +457,7 @@ static int enqueue(sl_rconn_t *rc, sl_rconn_reply_cb cb, void *arg, const char *
 		rc->head = c;
 	rc->tail = c;
 	rc->npending++;
-	sl_rconn__send(rc, bytes, len);
+	send_bytes(rc, bytes, len);
 	return 0;
 }
 
@@ -484,7 +501,7 @@ static int sub_send(sl_rconn_t *rc, const char *verb, const char *channel, size_
 	int n = snprintf(head, sizeof(head), "*2\r\n$%zu\r\n%s\r\n$%zu\r\n", strlen(verb), verb, len);
 	sl_buf_append(&rc->out, head, (size_t)n);
 	sl_buf_append(&rc->out, channel, len);
-	sl_rconn__send(rc, "\r\n", 2);
+	send_bytes(rc, "\r\n", 2);
 	return 0;
 }
 
@@ -506,7 +523,7 @@ void sl_rconn_close(sl_rconn_t *rc, void (*done)(void *arg), void *arg)
 	rc->done = done;
 	rc->done_arg = arg;
 	rc->state_cb = NULL;
-	sl_rconn__drop(rc, NULL, "closing");
+	drop(rc, NULL, "closing");
 	if (rc->gai_busy)
 		uv_cancel((uv_req_t *)&rc->gai); /* its callback still comes */
 	uv_close((uv_handle_t *)&rc->timer, handle_closed_cb);

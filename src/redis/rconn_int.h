@@ -77,18 +77,21 @@ struct sl_rconn {
 	void *done_arg;
 };
 
-/* rconn.c */
-/* Drop the connection: ev (NULL: the usual one) logged with why, waiting
- * commands fail, on_state(false) if it was up, a retry is scheduled. */
-void sl_rconn__drop(sl_rconn_t *rc, const char *ev, const char *why);
-/* The handshake is answered: the connection is up. */
-void sl_rconn__up(sl_rconn_t *rc);
-/* Queue bytes for the socket and start a write if none is under way. */
-void sl_rconn__send(sl_rconn_t *rc, const char *bytes, size_t len);
-
-/* rconn_read.c */
-/* Bytes the socket read (buf within rc->rbuf for pub/sub). */
-void sl_rconn__received(sl_rconn_t *rc, const char *buf, size_t n);
+/* rconn_read.c, called by rconn.c only (it never calls rconn.c back). */
+/* What the bytes read ask of the connection. */
+enum {
+	SL_RC_RX_DONE = 0, /* all handled (or a callback dropped or closed it) */
+	SL_RC_RX_UP,       /* the handshake is answered: go up, then call again
+			    * with no new bytes for whatever followed */
+	SL_RC_RX_DROP,     /* drop it: rx says why */
+};
+typedef struct sl_rconn__rx {
+	const char *ev;    /* the event to log, NULL for the usual one */
+	const char *why;
+} sl_rconn__rx_t;
+/* Bytes the socket read (for pub/sub, buf is rc->rbuf + rc->rlen); an
+ * SL_RC_RX_* and, for SL_RC_RX_DROP, rx filled. */
+int sl_rconn__received(sl_rconn_t *rc, const char *buf, size_t n, sl_rconn__rx_t *rx);
 /* Every waiting command gets a NULL reply, in order. */
 void sl_rconn__fail_pending(sl_rconn_t *rc);
 

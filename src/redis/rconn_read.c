@@ -8,7 +8,9 @@
  * and `unsubscribe` by kind, everything else (+OK, PONG) being ignored.
  * A callback may drop or close the connection: gen tells the loop to stop
  * touching the buffers then. A reply nobody asked for, or bytes that are
- * not RESP2, drop the connection (redis_protocol_error).
+ * not RESP2, drop the connection (redis_protocol_error). Nothing here
+ * changes the connection's state: the last handshake reply and every
+ * failure are returned to rconn.c (SL_RC_RX_UP, SL_RC_RX_DROP), which acts.
  */
 #include "redis/rconn_int.h"
 
@@ -33,50 +35,52 @@ void sl_rconn__fail_pending(sl_rconn_t *rc)
 	}
 }
 
-/* One handshake reply; false when it failed the attempt. */
-static bool hs_reply(sl_rconn_t *rc, bool error, const char *text, size_t len)
+static int fail(sl_rconn__rx_t *rx, const char *ev, const char *why)
+{
+	rx->ev = ev;
+	rx->why = why;
+	return SL_RC_RX_DROP;
+}
+
+/* One handshake reply: SL_RC_RX_DONE (more to come), _UP (the last) or
+ * _DROP (refused). */
+static int hs_reply(sl_rconn_t *rc, bool error, const char *text, size_t len, sl_rconn__rx_t *rx)
 {
 	const char *step = rc->hs_names[rc->hs_step++];
 	if (error) {
 		sl_log_error("redis_handshake_failed", SL_KV(conn, rc->name), SL_KV(addr, rc->addr), SL_KV(step, step),
 			     SL_KVN(error, text ? text : "", text ? len : 0));
-		sl_rconn__drop(rc, NULL, "handshake refused");
-		return false;
+		return fail(rx, NULL, "handshake refused");
 	}
-	if (--rc->hs_left == 0)
-		sl_rconn__up(rc);
-	return true;
+	return --rc->hs_left == 0 ? SL_RC_RX_UP : SL_RC_RX_DONE;
 }
 
 /* ---- command mode ---- */
-static void cmd_received(sl_rconn_t *rc, const char *buf, size_t n)
+/* The reader keeps bytes it has not made a reply of yet; n == 0 goes on
+ * with those. */
+static int cmd_received(sl_rconn_t *rc, const char *buf, size_t n, sl_rconn__rx_t *rx)
 {
 	uint64_t gen = rc->gen;
-	if (redisReaderFeed(rc->reader, buf, n) != REDIS_OK) {
-		sl_rconn__drop(rc, "redis_protocol_error", "reader refused the bytes");
-		return;
-	}
+	if (n && redisReaderFeed(rc->reader, buf, n) != REDIS_OK)
+		return fail(rx, "redis_protocol_error", "reader refused the bytes");
 	for (;;) {
 		void *r = NULL;
-		if (redisReaderGetReply(rc->reader, &r) != REDIS_OK) {
-			sl_rconn__drop(rc, "redis_protocol_error", "malformed reply");
-			return;
-		}
+		if (redisReaderGetReply(rc->reader, &r) != REDIS_OK)
+			return fail(rx, "redis_protocol_error", "malformed reply");
 		if (!r)
-			return;
+			return SL_RC_RX_DONE;
 		redisReply *reply = r;
 		if (rc->st == SL_RC_HANDSHAKE) {
-			bool ok = hs_reply(rc, reply->type == REDIS_REPLY_ERROR, reply->str, reply->len);
+			int res = hs_reply(rc, reply->type == REDIS_REPLY_ERROR, reply->str, reply->len, rx);
 			freeReplyObject(reply);
-			if (!ok || gen != rc->gen)
-				return;
+			if (res != SL_RC_RX_DONE)
+				return res;
 			continue;
 		}
 		sl_rconn__cmd_t *c = rc->head;
 		if (!c) {
 			freeReplyObject(reply);
-			sl_rconn__drop(rc, "redis_protocol_error", "a reply nobody asked for");
-			return;
+			return fail(rx, "redis_protocol_error", "a reply nobody asked for");
 		}
 		rc->head = c->next;
 		if (!rc->head)
@@ -87,7 +91,7 @@ static void cmd_received(sl_rconn_t *rc, const char *buf, size_t n)
 		free(c);
 		freeReplyObject(reply);
 		if (gen != rc->gen)
-			return; /* the callback dropped or closed the connection */
+			return SL_RC_RX_DONE; /* the callback dropped or closed the connection */
 	}
 }
 
@@ -120,28 +124,9 @@ static void dispatch(sl_rconn_t *rc, const sl_resp_t *r)
 	}
 }
 
-static void pubsub_received(sl_rconn_t *rc, size_t n)
+/* Forget the first off bytes of the read buffer (parsed). */
+static void consume(sl_rconn_t *rc, size_t off)
 {
-	uint64_t gen = rc->gen;
-	rc->rlen += n;
-	size_t off = 0;
-	long k = 0;
-	sl_resp_t r;
-	while ((k = sl_resp_parse(rc->rbuf + off, rc->rlen - off, &r)) > 0) {
-		off += (size_t)k;
-		if (rc->st == SL_RC_HANDSHAKE) {
-			if (!hs_reply(rc, r.type == '-', r.item.str, (size_t)(r.item.len > 0 ? r.item.len : 0)))
-				return;
-		} else {
-			dispatch(rc, &r);
-		}
-		if (gen != rc->gen)
-			return;
-	}
-	if (k < 0) {
-		sl_rconn__drop(rc, "redis_protocol_error", "malformed reply");
-		return;
-	}
 	memmove(rc->rbuf, rc->rbuf + off, rc->rlen - off);
 	rc->rlen -= off;
 	/* A big buffer that emptied goes back to its start size. */
@@ -152,10 +137,36 @@ static void pubsub_received(sl_rconn_t *rc, size_t n)
 	}
 }
 
-void sl_rconn__received(sl_rconn_t *rc, const char *buf, size_t n)
+static int pubsub_received(sl_rconn_t *rc, size_t n, sl_rconn__rx_t *rx)
+{
+	uint64_t gen = rc->gen;
+	rc->rlen += n;
+	size_t off = 0;
+	long k = 0;
+	sl_resp_t r;
+	while ((k = sl_resp_parse(rc->rbuf + off, rc->rlen - off, &r)) > 0) {
+		off += (size_t)k;
+		if (rc->st == SL_RC_HANDSHAKE) {
+			int res = hs_reply(rc, r.type == '-', r.item.str, (size_t)(r.item.len > 0 ? r.item.len : 0), rx);
+			if (res == SL_RC_RX_UP)
+				consume(rc, off); /* the rest is read on the next call */
+			if (res != SL_RC_RX_DONE)
+				return res;
+			continue;
+		}
+		dispatch(rc, &r);
+		if (gen != rc->gen)
+			return SL_RC_RX_DONE; /* the callback dropped or closed the connection */
+	}
+	if (k < 0)
+		return fail(rx, "redis_protocol_error", "malformed reply");
+	consume(rc, off);
+	return SL_RC_RX_DONE;
+}
+
+int sl_rconn__received(sl_rconn_t *rc, const char *buf, size_t n, sl_rconn__rx_t *rx)
 {
 	if (rc->pubsub)
-		pubsub_received(rc, n); /* buf is rc->rbuf + rc->rlen */
-	else
-		cmd_received(rc, buf, n);
+		return pubsub_received(rc, n, rx); /* buf is rc->rbuf + rc->rlen */
+	return cmd_received(rc, buf, n, rx);
 }

@@ -5,8 +5,10 @@
  * replies, pipelining order, pub/sub mode (subscribe, a binary message,
  * unsubscribe, the keep-alive PING of a frozen server), a reply timeout
  * (the server is frozen with SIGSTOP), a Redis restart (reconnect + state
- * callback), the resolver asked before every attempt, an ACL user, and bad
- * URLs. Every test closes its connection and asserts uv_loop_close()==0,
+ * callback), the resolver asked before every attempt, an ACL user, a
+ * handshake Redis refuses (no up, retried, up once the password is right),
+ * a fake server that breaks the protocol right after the handshake (in
+ * the same bytes), and bad URLs. Every test closes its connection and asserts uv_loop_close()==0,
  * and runs under ASan/LSan, so a wrapper left behind fails the suite.
  * Without redis-server installed, every test fails (setup refuses).
  */
@@ -19,7 +21,10 @@
 #include "core/log.h"
 #include "redis/rconn.h"
 
+#include "core/buf.h"
+
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -471,6 +476,278 @@ static void test_acl_user(void **state)
 	close_conn(f, rc);
 }
 
+/* ---- what the log said (warn and up), read from a pipe ---- */
+static int logp[2] = {-1, -1};
+static char logged_text[65536];
+static size_t logged_len;
+
+static void log_capture(bool on)
+{
+	if (on) {
+		assert_int_equal(pipe(logp), 0);
+		fcntl(logp[0], F_SETFL, O_NONBLOCK);
+		logged_len = 0;
+		logged_text[0] = '\0';
+		sl_log_setup("test", "warn", "logfmt");
+		sl_log_set_fd(logp[1]);
+		return;
+	}
+	sl_log_set_fd(-1);
+	sl_log_setup("test", getenv("SL_TEST_LOG") ? "debug" : "off", "logfmt");
+	close(logp[0]);
+	close(logp[1]);
+}
+
+/* Lines logged so far that hold every one of the (NULL-ended) words. */
+static int logged(const char *w1, const char *w2, const char *w3)
+{
+	ssize_t n;
+	while (logged_len < sizeof(logged_text) - 1 &&
+	       (n = read(logp[0], logged_text + logged_len, sizeof(logged_text) - 1 - logged_len)) > 0)
+		logged_len += (size_t)n;
+	logged_text[logged_len] = '\0';
+	int count = 0;
+	for (char *line = logged_text, *end; *line; line = end + 1) {
+		end = strchr(line, '\n');
+		if (!end)
+			break;
+		*end = '\0';
+		if (strstr(line, w1) && (!w2 || strstr(line, w2)) && (!w3 || strstr(line, w3)))
+			count++;
+		*end = '\n';
+	}
+	return count;
+}
+
+static void run_until_logged(fixture_t *f, const char *w1, const char *w2, const char *w3, int64_t ms)
+{
+	int64_t deadline = sl_clock_mono_ms() + ms;
+	while (!logged(w1, w2, w3) && sl_clock_mono_ms() < deadline)
+		uv_run(&f->loop, UV_RUN_ONCE);
+}
+
+/* ---- a handshake Redis refuses: no up, retried, up once it is right ---- */
+static void test_handshake_refused(void **state)
+{
+	fixture_t *f = *state;
+	sl_rconn_t *rc = open_conn(f);
+	const char *acl[] = {"ACL", "SETUSER", "bob", "on", ">right", "~*", "&*", "+@all"};
+	order_t o = {0};
+	assert_int_equal(sl_rconn_commandargv(rc, ignore_cb, NULL, 8, acl, NULL), 0);
+	assert_int_equal(sl_rconn_command(rc, get_cb, &o, "ECHO %s", "set"), 0);
+	run_until(f, &o.done, 3000);
+	assert_string_equal(o.last, "set");
+	log_capture(true);
+	char url[128];
+	snprintf(url, sizeof(url), "redis://bob:wrong@127.0.0.1:%d/0", f->port);
+	sl_err_t err = {0};
+	sl_rconn_t *cmd = sl_rconn_new(&f->loop, url, "bobcmd", &err);
+	sub_t s = {0};
+	sl_rconn_opts_t so = {.name = "bobsub", .sub = &sub_cbs, .sub_arg = &s};
+	sl_rconn_t *sub = sl_rconn_open(&f->loop, url, &so, &err);
+	assert_non_null(cmd);
+	assert_non_null(sub);
+	sl_rconn_on_state(cmd, state_cb, f);
+	sl_rconn_on_state(sub, state_cb, f);
+	int ups = f->ups;
+	/* Both are refused at AUTH, and try again. */
+	run_until_logged(f, "ev=redis_handshake_failed", "conn=bobcmd", "step=AUTH", 5000);
+	run_until_logged(f, "ev=redis_handshake_failed", "conn=bobsub", "step=AUTH", 5000);
+	run_until_logged(f, "ev=redis_connect_failed", "conn=bobsub", "handshake refused", 5000);
+	/* Each refusal is an error line; the failed attempts one warning. */
+	assert_true(logged("ev=redis_handshake_failed", "conn=bobcmd", "step=AUTH") >= 1);
+	assert_true(logged("ev=redis_handshake_failed", "conn=bobsub", "step=AUTH") >= 1);
+	assert_int_equal(logged("ev=redis_connect_failed", "conn=bobcmd", "error=\"handshake refused\""), 1);
+	assert_int_equal(f->ups, ups);
+	assert_false(sl_rconn_connected(cmd));
+	assert_int_equal(sl_rconn_command(cmd, ignore_cb, NULL, "PING"), SL_EUNAVAIL);
+	assert_int_equal(sl_rconn_subscribe(sub, "c", 1), SL_EUNAVAIL);
+	/* The password the URL carries becomes right: both come up. */
+	const char *fix[] = {"ACL", "SETUSER", "bob", ">wrong"};
+	assert_int_equal(sl_rconn_commandargv(rc, ignore_cb, NULL, 4, fix, NULL), 0);
+	run_until_ups(f, ups + 2, 8000);
+	assert_int_equal(f->ups, ups + 2);
+	assert_true(sl_rconn_connected(cmd));
+	assert_true(sl_rconn_connected(sub));
+	log_capture(false);
+	f->closed = false;
+	sl_rconn_close(cmd, closed_cb, f);
+	run_until(f, &f->closed, 5000);
+	sl_rconn_free(cmd);
+	f->closed = false;
+	sl_rconn_close(sub, closed_cb, f);
+	run_until(f, &f->closed, 5000);
+	sl_rconn_free(sub);
+	close_conn(f, rc);
+}
+
+/* ---- a server that breaks the protocol ----
+ * A fake Redis on the test's loop answers each command with +OK and,
+ * in the same write as the handshake's answers, sends `tail`: whatever
+ * follows the PING's answer must be read after the connection is up. */
+typedef struct fake {
+	uv_tcp_t srv;
+	int port;
+	const char *tail;
+	int clients;     /* open */
+	bool srv_closed;
+} fake_t;
+
+typedef struct fake_cli {
+	uv_tcp_t t;
+	fake_t *fk;
+	bool answered;
+	char buf[4096];
+} fake_cli_t;
+
+static void fake_cli_closed(uv_handle_t *h)
+{
+	fake_cli_t *c = h->data;
+	c->fk->clients--;
+	free(c);
+}
+
+static void fake_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+	(void)suggested;
+	fake_cli_t *c = h->data;
+	*b = uv_buf_init(c->buf, sizeof(c->buf));
+}
+
+static void fake_written(uv_write_t *w, int status)
+{
+	(void)status;
+	free(w->data);
+	free(w);
+}
+
+static void fake_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
+{
+	fake_cli_t *c = st->data;
+	if (n < 0) {
+		if (!uv_is_closing((uv_handle_t *)st))
+			uv_close((uv_handle_t *)st, fake_cli_closed);
+		return;
+	}
+	/* A command is a RESP array: count the lines that open one. */
+	int cmds = 0;
+	for (ssize_t i = 0; i < n; i++)
+		if (b->base[i] == '*' && (i == 0 || b->base[i - 1] == '\n'))
+			cmds++;
+	sl_buf_t out = SL_BUF_INIT;
+	for (int i = 0; i < cmds; i++)
+		sl_buf_puts(&out, "+OK\r\n");
+	if (cmds && !c->answered) {
+		c->answered = true;
+		sl_buf_puts(&out, c->fk->tail);
+	}
+	if (!out.len)
+		return;
+	uv_write_t *w = malloc(sizeof(*w));
+	size_t len;
+	w->data = sl_buf_steal(&out, &len);
+	uv_buf_t ub = uv_buf_init(w->data, (unsigned)len);
+	assert_int_equal(uv_write(w, st, &ub, 1, fake_written), 0);
+}
+
+static void fake_accept(uv_stream_t *srv, int status)
+{
+	fake_t *fk = srv->data;
+	assert_int_equal(status, 0);
+	fake_cli_t *c = calloc(1, sizeof(*c));
+	c->fk = fk;
+	uv_tcp_init(srv->loop, &c->t);
+	c->t.data = c;
+	fk->clients++;
+	assert_int_equal(uv_accept(srv, (uv_stream_t *)&c->t), 0);
+	uv_read_start((uv_stream_t *)&c->t, fake_alloc, fake_read);
+}
+
+static void fake_start(fixture_t *f, fake_t *fk, const char *tail)
+{
+	memset(fk, 0, sizeof(*fk));
+	fk->tail = tail;
+	uv_tcp_init(&f->loop, &fk->srv);
+	fk->srv.data = fk;
+	struct sockaddr_in a;
+	uv_ip4_addr("127.0.0.1", 0, &a);
+	assert_int_equal(uv_tcp_bind(&fk->srv, (const struct sockaddr *)&a, 0), 0);
+	int len = sizeof(a);
+	uv_tcp_getsockname(&fk->srv, (struct sockaddr *)&a, &len);
+	fk->port = ntohs(a.sin_port);
+	assert_int_equal(uv_listen((uv_stream_t *)&fk->srv, 8, fake_accept), 0);
+}
+
+static void fake_srv_closed(uv_handle_t *h)
+{
+	((fake_t *)h->data)->srv_closed = true;
+}
+
+static void fake_stop(fixture_t *f, fake_t *fk)
+{
+	uv_close((uv_handle_t *)&fk->srv, fake_srv_closed);
+	run_until(f, &fk->srv_closed, 3000);
+	int64_t deadline = sl_clock_mono_ms() + 3000;
+	while (fk->clients > 0 && sl_clock_mono_ms() < deadline)
+		uv_run(&f->loop, UV_RUN_ONCE);
+	assert_int_equal(fk->clients, 0);
+}
+
+static void close_one(fixture_t *f, sl_rconn_t *rc)
+{
+	f->closed = false;
+	sl_rconn_close(rc, closed_cb, f);
+	run_until(f, &f->closed, 5000);
+	assert_true(f->closed);
+	sl_rconn_free(rc);
+}
+
+static void test_protocol_errors(void **state)
+{
+	fixture_t *f = *state;
+	char url[64];
+	sl_err_t err = {0};
+	log_capture(true);
+
+	/* Command mode: a reply nobody asked for, right after the PING's. */
+	fake_t fk;
+	fake_start(f, &fk, "+EXTRA\r\n");
+	snprintf(url, sizeof(url), "redis://127.0.0.1:%d/3", fk.port);
+	sl_rconn_t *cmd = sl_rconn_new(&f->loop, url, "fakecmd", &err);
+	assert_non_null(cmd);
+	sl_rconn_on_state(cmd, state_cb, f);
+	run_until_int(f, &f->downs, 1, 5000);
+	assert_int_equal(f->ups, 1); /* up (AUTH-less SELECT and PING answered) */
+	assert_int_equal(f->downs, 1); /* then dropped */
+	assert_int_equal(logged("ev=redis_protocol_error", "conn=fakecmd", "a reply nobody asked for"), 1);
+	close_one(f, cmd);
+	fake_stop(f, &fk);
+
+	/* Pub/sub mode: a message in the same bytes as the PING's answer
+	 * arrives once up; bytes that are not RESP2 then drop it. */
+	f->ups = f->downs = 0;
+	fake_start(f, &fk, "*3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$2\r\nhi\r\n?bad\r\n");
+	snprintf(url, sizeof(url), "redis://127.0.0.1:%d/0", fk.port);
+	sub_t s = {0};
+	sl_rconn_opts_t so = {.name = "fakesub", .sub = &sub_cbs, .sub_arg = &s};
+	sl_rconn_t *sub = sl_rconn_open(&f->loop, url, &so, &err);
+	assert_non_null(sub);
+	sl_rconn_on_state(sub, state_cb, f);
+	run_until_int(f, &f->downs, 1, 5000);
+	assert_int_equal(f->ups, 1);
+	assert_int_equal(f->downs, 1);
+	assert_true(s.messages >= 1);
+	assert_string_equal(s.chan, "c");
+	assert_string_equal(s.msg, "hi");
+	assert_int_equal(logged("ev=redis_protocol_error", "conn=fakesub", "malformed reply"), 1);
+	close_one(f, sub);
+	fake_stop(f, &fk);
+
+	log_capture(false);
+	assert_int_equal(uv_run(&f->loop, UV_RUN_DEFAULT), 0);
+	assert_int_equal(uv_loop_close(&f->loop), 0);
+}
+
 /* ---- bad URLs ---- */
 static void test_bad_url(void **state)
 {
@@ -495,6 +772,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reply_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acl_user, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_handshake_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_protocol_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_url, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
