@@ -7,7 +7,7 @@
 #                   "N passed, N failed"
 #   make up/down/status   the local system (scripts/up.sh)
 #   make bench      every benchmark in bench/ (one command, side by side)
-#   make check      layering check: includes point down only
+#   make check      layering: includes point down, no files calling in a circle
 #   make docs       regenerate docs/config.md, logging.md, metrics.md from the code
 #   make help       this list
 #
@@ -101,8 +101,9 @@ status:
 bench: deps all benches
 	@bench/run-all.sh
 
-check:
+check: all
 	@scripts/check-layers.sh
+	@scripts/check-calls.sh
 
 docs: all
 	@scripts/gen-docs.sh

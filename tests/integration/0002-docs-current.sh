@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # 0002-docs-current: the pages read off the code (docs/config.md,
 # logging.md, metrics.md) match the code; `make docs` regenerates them.
-# Also the layering rule of make check (includes point down only).
+# Also the layering rules of make check (includes point down only; no
+# files calling each other in a circle).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$IT_ROOT"
@@ -13,3 +14,5 @@ for f in config.md logging.md metrics.md; do
 done
 scripts/check-layers.sh
 pass "includes point down only"
+scripts/check-calls.sh
+pass "no files call each other in a circle"
