@@ -47,7 +47,8 @@ const sl_cfg_key_t sl_cfg_keys_topics[] = {
 };
 
 const sl_cfg_key_t sl_cfg_keys_http[] = {
-	{"listen-host", NULL, "SLUICE_LISTEN_HOST", SL_CFG_STR, "0.0.0.0", 0, 0, "address the HTTP server binds"},
+	{"listen-host", NULL, "SLUICE_LISTEN_HOST", SL_CFG_STR, "127.0.0.1", 0, 0,
+	 "address the HTTP server binds (0.0.0.0: every interface; beyond loopback the api and rest-proxy need authentication)"},
 	{"max-connections", NULL, "SLUICE_MAX_CONNECTIONS", SL_CFG_INT, "100000", 1, 10000000, "connections accepted at once"},
 	{"max-body-bytes", NULL, "SLUICE_MAX_BODY_BYTES", SL_CFG_INT, "1048576", 64, 1073741824, "largest request body"},
 	{"max-header-bytes", NULL, "SLUICE_MAX_HEADER_BYTES", SL_CFG_INT, "16384", 512, 1048576, "largest request head"},
