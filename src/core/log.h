@@ -35,6 +35,7 @@
 	X(addr, "host:port of a peer (a Redis server)") \
 	X(after_failures, "connection attempts that failed before this one succeeded") \
 	X(api_key, "whether requests must carry an API key: set or none") \
+	X(auth, "how requests are authenticated: jwt, api_key, basic or none") \
 	X(attempt, "number of this connection attempt since the last success") \
 	X(brokers, "Kafka bootstrap servers, or the number of brokers known") \
 	X(bytes, "a size in bytes") \
@@ -93,6 +94,7 @@
 	X(stop, "whether a stop was asked") \
 	X(suppressed, "lines of the same event folded into this one (at most one a second)") \
 	X(text, "a line librdkafka logged") \
+	X(tls, "whether a listener serves TLS: on or off") \
 	X(timeout_ms, "a bound that ran out, ms") \
 	X(topic, "Kafka topic") \
 	X(topics, "a number of topics") \

@@ -12,17 +12,22 @@
  * markets (413; the HTTP server answers 413 for an oversize body), an
  * unknown channel (404). Kafka or Redis unreachable: 503 at once (the
  * Kafka probe is kmeta.h; a command that still fails is rolled back).
- * Optional API key (--api-key, header X-API-Key) on every /v1 route.
+ * Authentication on every /v1 route (api_auth.c): bearer tokens (JWT,
+ * --jwt-*), an API key for services (--api-key, header X-API-Key), or
+ * none on loopback; a channel belongs to the token's sub that made it,
+ * and a token's markets bound what it may subscribe and read. Exposed
+ * beyond loopback with neither, the API refuses to start (--insecure).
  * One loop: the producer's delivery reports wake it (kafka/kclient.h);
  * rd_kafka_poll(rk, 0) only.
  * SIGTERM: stop accepting, let operations in flight finish, flush the
  * producer (bounded by kafka-timeout-ms), close Redis, exit 0.
- * Non-goals: authentication beyond one shared key, listing all channels.
+ * Non-goals: listing all channels, issuing API tokens (sluice token).
  */
 #include "roles/api/api_int.h"
 
 #include "core/alloc.h"
 #include "core/clock.h"
+#include "auth/auth.h"
 #include "core/log.h"
 #include "kafka/kconf.h"
 #include "redis/rstate.h"
@@ -47,11 +52,14 @@ static const sl_cfg_key_t api_keys[] = {
 	 "channels one creator (the client's address) may hold at once; 0: no limit (429 past it)"},
 	{"command-timeout-ms", NULL, "SLUICE_API_COMMAND_TIMEOUT_MS", SL_CFG_INT, "5000", 100, 300000,
 	 "bound on Kafka taking a command before the request fails with 503"},
+	{"stream-token-ttl-s", NULL, "SLUICE_API_STREAM_TOKEN_TTL_S", SL_CFG_INT, "300", 10, 86400,
+	 "life of the stream tokens handed out with a channel (when a signing key is configured)"},
 	{0},
 };
 
 static const sl_cfg_key_t *const api_tables[] = {sl_cfg_keys_log, sl_cfg_keys_kafka, sl_cfg_keys_redis,
-						 sl_cfg_keys_topics, sl_cfg_keys_http, api_keys, NULL};
+						 sl_cfg_keys_topics, sl_cfg_keys_http, sl_auth_keys_jwt,
+						 sl_auth_keys_sign, sl_auth_keys_insecure, api_keys, NULL};
 
 /* ---- helpers ---- */
 static void gen_uuid(char out[37])
@@ -242,6 +250,23 @@ static int take_channel(sl_api_op_t *op, const seg_t *s)
 	return 0;
 }
 
+/* 403 naming the first market the token does not allow (subscribing,
+ * creating, reading state); removing one is always allowed. */
+static bool markets_allowed(sl_api_op_t *op)
+{
+	if (op->kind == SL_API_UNSUBSCRIBE)
+		return true;
+	for (size_t i = 0; i < op->nmarkets; i++) {
+		if (sl_api__market_allowed(&op->who, op->markets[i]))
+			continue;
+		char msg[160];
+		snprintf(msg, sizeof(msg), "the token does not allow market %s", op->markets[i]);
+		reject(op, 403, "market_forbidden", msg);
+		return false;
+	}
+	return true;
+}
+
 static void route_markets(sl_api_op_t *op, const seg_t *s, bool get)
 {
 	if (!get) {
@@ -283,7 +308,7 @@ static void route_markets(sl_api_op_t *op, const seg_t *s, bool get)
 			tok = comma ? comma + 1 : NULL;
 		}
 	}
-	if (available(op, false))
+	if (markets_allowed(op) && available(op, false))
 		sl_api__start(op);
 }
 
@@ -299,12 +324,10 @@ static void route(sl_api_t *a, sl_http_req_t *req)
 		reject(op, 404, "not_found", "no such route");
 		return;
 	}
-	if (a->api_key) {
-		const char *k = sl_http_req_header(req, "X-API-Key");
-		if (!k || strcmp(k, a->api_key) != 0) {
-			reject(op, 401, "unauthorized", "a valid X-API-Key header is required");
-			return;
-		}
+	if (sl_api__authenticate(a, req, &op->who) < 0) {
+		op->req = NULL; /* answered (401): count it, end it */
+		reject(op, 401, "unauthorized", "");
+		return;
 	}
 	if (seg_is(&s, 1, "markets") && s.count <= 3) {
 		route_markets(op, &s, get);
@@ -328,7 +351,10 @@ static void route(sl_api_t *a, sl_http_req_t *req)
 			return;
 		}
 		gen_uuid(op->id);
-		sl_http_req_peer(req, op->creator, sizeof(op->creator));
+		if (op->who.authenticated && !op->who.any_market)
+			snprintf(op->creator, sizeof(op->creator), "sub:%s", op->who.sub);
+		else
+			sl_http_req_peer(req, op->creator, sizeof(op->creator));
 		op->kind = SL_API_CREATE;
 	} else if (s.count == 3) { /* /v1/channels/{id} */
 		if (!get && !del) {
@@ -371,6 +397,8 @@ static void route(sl_api_t *a, sl_http_req_t *req)
 		reject(op, 404, "not_found", "no such route");
 		return;
 	}
+	if (!markets_allowed(op))
+		return;
 	if (available(op, op->kind != SL_API_GET_CHANNEL))
 		sl_api__start(op);
 }
@@ -488,7 +516,18 @@ static int api_run(sl_cfg_t *cfg)
 	a.max_channel_markets = (long)sl_cfg_int(cfg, "max-markets-per-channel");
 	a.max_creator_channels = (long)sl_cfg_int(cfg, "max-channels-per-creator");
 	a.ttl_ms = sl_cfg_int(cfg, "channel-ttl-ms");
+	a.leeway_s = sl_auth_leeway_s(cfg);
+	a.stream_token_ttl_s = sl_cfg_int(cfg, "stream-token-ttl-s");
 	sl_err_t err = {0};
+	if (sl_auth_jwt_keys_from_cfg(cfg, &a.jwt, &err) < 0 || sl_auth_signer_from_cfg(cfg, &a.signer, &err) < 0 ||
+	    sl_auth_check_exposure(cfg, "sluice api", sl_cfg_str(cfg, "listen-host"), a.jwt || a.api_key,
+				   "--jwt-secret-file, --jwt-public-key or --api-key", &err) < 0) {
+		fprintf(stderr, "sluice api: %s\n", err.msg);
+		sl_jwt_keys_free(a.jwt);
+		sl_jwt_signer_free(a.signer);
+		uv_loop_close(&loop);
+		return 2;
+	}
 	char tmo[32];
 	snprintf(tmo, sizeof(tmo), "%lld", sl_cfg_int(cfg, "command-timeout-ms"));
 	rd_kafka_conf_t *conf = sl_kconf_new(cfg, "api", SL_KCONF_PRODUCER, &err);
@@ -509,6 +548,8 @@ static int api_run(sl_cfg_t *cfg)
 			rd_kafka_destroy(a.rk);
 		uv_run(&loop, UV_RUN_DEFAULT);
 		uv_loop_close(&loop);
+		sl_jwt_keys_free(a.jwt);
+		sl_jwt_signer_free(a.signer);
 		return 2;
 	}
 	a.m.requests = sl_metric_counter("sluice_api_requests_total", "", "requests to /v1 routes");
@@ -533,13 +574,17 @@ static int api_run(sl_cfg_t *cfg)
 		a.stopping = true;
 	} else {
 		sl_log_info("api_listening", SL_KV(port, sl_http_server_port(a.http)), SL_KV(data_topic, a.data_topic),
-			    SL_KV(command_topic, a.cmd_topic), SL_KV(api_key, a.api_key ? "set" : "none"));
+			    SL_KV(command_topic, a.cmd_topic), SL_KV(api_key, a.api_key ? "set" : "none"),
+			    SL_KV(auth, a.jwt ? "jwt" : a.api_key ? "api_key" : "none"),
+			    SL_KV(tls, sl_http_server_is_tls(a.http) ? "on" : "off"));
 	}
 	int lc = sl_runtime_run(&a.rt);
 	if (lc)
 		sl_log_error("loop_close_failed", SL_KV(loop_close, lc));
 	sl_log_info("shutdown_done", SL_KV(exit, rv));
 	sl_metrics_free_all();
+	sl_jwt_keys_free(a.jwt);
+	sl_jwt_signer_free(a.signer);
 	return rv;
 }
 

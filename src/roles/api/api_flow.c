@@ -20,6 +20,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "kafka/kpart.h"
+#include "auth/jwt.h"
 #include "redis/rstate.h"
 
 #include <stdio.h>
@@ -43,6 +44,7 @@ void sl_api__op_free(sl_api_op_t *op)
 		for (size_t i = 0; i < op->nmarkets; i++)
 			free(op->vals[i]);
 	free(op->vals);
+	sl_api__who_free(&op->who);
 	op->a->ops--;
 	free(op);
 }
@@ -309,6 +311,24 @@ static void issue_rollback(sl_api_op_t *op)
 	exec_cmd(op, NULL);
 }
 
+/* ,"stream_token":"<jwt>" for the channel, when the API can sign: what a
+ * browser passes as ?token= to a publisher that asks for one. */
+static void stream_token(sl_api_op_t *op, sl_buf_t *b)
+{
+	sl_api_t *a = op->a;
+	if (!a->signer)
+		return;
+	sl_jwt_claims_t c = {0};
+	snprintf(c.sub, sizeof(c.sub), "%s", op->who.sub[0] ? op->who.sub : "anonymous");
+	snprintf(c.chan, sizeof(c.chan), "%s", op->id);
+	int64_t now = sl_clock_wall_ms() / 1000;
+	c.exp = now + a->stream_token_ttl_s;
+	sl_buf_t tok = SL_BUF_INIT;
+	if (sl_jwt_sign(a->signer, &c, now, &tok, NULL) == 0)
+		sl_buf_printf(b, ",\"stream_token\":\"%s\"", tok.data);
+	sl_buf_free(&tok);
+}
+
 /* ---- POST /v1/channels ---- */
 static void create_produced(sl_api_op_t *op)
 {
@@ -317,8 +337,10 @@ static void create_produced(sl_api_op_t *op)
 		return;
 	}
 	sl_buf_t b = SL_BUF_INIT;
-	sl_buf_printf(&b, "{\"channel\":\"%s\",\"stream\":\"/v1/stream/%s\",\"events\":\"/v1/events/%s\"}", op->id,
+	sl_buf_printf(&b, "{\"channel\":\"%s\",\"stream\":\"/v1/stream/%s\",\"events\":\"/v1/events/%s\"", op->id,
 		      op->id, op->id);
+	stream_token(op, &b);
+	sl_buf_putc(&b, '}');
 	sl_metric_add(op->a->m.channels, 1);
 	sl_log_debug("channel_created", SL_KV(channel, op->id), SL_KV(markets, op->nmarkets));
 	sl_api__finish(op, 201, b.data);
@@ -348,17 +370,17 @@ static void create_written(sl_api_op_t *op)
  * the channel record, its market set, the expiry zset, the creator's zset,
  * then the subs set of each market's partition; ARGV: max channels of the
  * creator (0: none), expiry ms, channel id, creator, created ms, markets
- * count, then market, member pairs. Returns -1 over the quota (nothing
+ * count, owner (the token's sub; "" when none), then market, member pairs. Returns -1 over the quota (nothing
  * written), else 1/0 per market. The creator's zset holds the channels it
  * has now: a DELETE and the expiry sweep take them out. */
 static const char create_script[] =
 	"if tonumber(ARGV[1]) > 0 and redis.call('ZCARD', KEYS[4]) >= tonumber(ARGV[1]) then return -1 end\n"
-	"redis.call('HSET', KEYS[1], 'created', ARGV[5], 'markets', ARGV[6], 'creator', ARGV[4])\n"
+	"redis.call('HSET', KEYS[1], 'created', ARGV[5], 'markets', ARGV[6], 'creator', ARGV[4], 'owner', ARGV[7])\n"
 	"redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])\n"
 	"redis.call('ZADD', KEYS[4], ARGV[5], ARGV[3])\n"
 	"local out = {}\n"
 	"local j = 1\n"
-	"for i = 7, #ARGV, 2 do\n"
+	"for i = 8, #ARGV, 2 do\n"
 	"  out[j] = redis.call('SADD', KEYS[2], ARGV[i])\n"
 	"  redis.call('SADD', KEYS[4 + j], ARGV[i + 1])\n"
 	"  j = j + 1\n"
@@ -383,7 +405,7 @@ static void create_fn(sl_api_op_t *op, redisReply *reply, size_t idx)
 static void issue_create(sl_api_op_t *op)
 {
 	size_t n = op->nmarkets, nkeys = 4 + n;
-	const char **argv = sl_xcalloc(3 + nkeys + 6 + 2 * n, sizeof(*argv));
+	const char **argv = sl_xcalloc(3 + nkeys + 7 + 2 * n, sizeof(*argv));
 	sl_buf_t *keys = sl_xcalloc(nkeys + n, sizeof(sl_buf_t));
 	char nk[24], maxc[24], exp[24], now[24], cnt[24];
 	int64_t t = sl_clock_wall_ms();
@@ -412,6 +434,7 @@ static void issue_create(sl_api_op_t *op)
 	argv[k++] = op->creator;
 	argv[k++] = now;
 	argv[k++] = cnt;
+	argv[k++] = op->who.any_market ? "" : op->who.sub;
 	for (size_t i = 0; i < n; i++) {
 		argv[k++] = op->markets[i];
 		argv[k++] = keys[nkeys + i].data;
@@ -433,7 +456,10 @@ static void finish_with_channel(sl_api_op_t *op)
 			sl_buf_putc(&b, ',');
 		sl_buf_json_str(&b, op->markets[i], strlen(op->markets[i]));
 	}
-	sl_buf_puts(&b, "]}");
+	sl_buf_puts(&b, "]");
+	if (op->kind == SL_API_GET_CHANNEL)
+		stream_token(op, &b);
+	sl_buf_puts(&b, "}");
 	sl_api__finish(op, 200, b.data);
 	sl_buf_free(&b);
 }
@@ -802,12 +828,55 @@ void sl_api__sweep_expired(sl_api_t *a)
 	sl_buf_free(&k);
 }
 
+/* ---- ownership: a channel belongs to the sub that made it ---- */
+static void owner_fn(sl_api_op_t *op, redisReply *reply, size_t idx)
+{
+	(void)idx;
+	op->exists = reply->type == REDIS_REPLY_STRING;
+	op->forbidden = !op->exists || reply->len != strlen(op->who.sub) || memcmp(reply->str, op->who.sub, reply->len);
+}
+
+static void issue_owner(sl_api_op_t *op)
+{
+	sl_buf_t k = SL_BUF_INIT;
+	key_channel(op, &k);
+	const char *v[] = {"HGET", k.data, "owner"};
+	cmdv(op, owner_fn, 3, v);
+	sl_buf_free(&k);
+}
+
+static void dispatch(sl_api_op_t *op);
+
+static void owner_checked(sl_api_op_t *op)
+{
+	if (!channel_step_ok(op))
+		return;
+	if (op->forbidden) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "channel %s belongs to another sub", op->id);
+		sl_log_debug("auth_refused", SL_KV(reason, "channel_forbidden"));
+		sl_api__fail(op, 403, "channel_forbidden", msg);
+		return;
+	}
+	dispatch(op);
+}
+
 void sl_api__start(sl_api_op_t *op)
 {
 	op->started_ms = sl_clock_mono_ms();
 	op->a->ops++;
 	if (op->req)
 		sl_http_req_on_abort(op->req, abort_cb, op);
+	bool names_channel = op->kind != SL_API_CREATE && op->kind != SL_API_GET_MARKET && op->kind != SL_API_GET_MARKETS;
+	if (names_channel && !op->who.admin && !op->expiring) {
+		run(op, issue_owner, owner_checked);
+		return;
+	}
+	dispatch(op);
+}
+
+static void dispatch(sl_api_op_t *op)
+{
 	switch (op->kind) {
 	case SL_API_CREATE: run(op, issue_create, create_written); break;
 	case SL_API_GET_CHANNEL: run(op, issue_exists_members, channel_read); break;

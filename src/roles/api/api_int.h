@@ -2,6 +2,8 @@
  *
  *   api.c       the role: settings, Kafka producer, Redis, HTTP routing,
  *               validation of every input (before anything is changed)
+ *   api_auth.c  who asks (bearer token, API key) and whether they may:
+ *               markets of the token, channels of its sub
  *   api_flow.c  the flows of each route as small steps: Redis writes in one
  *               MULTI/EXEC, then the command on the command topic, then the
  *               answer; a command Kafka refused rolls the Redis write back
@@ -15,6 +17,7 @@
 #ifndef SL_ROLES_API_INT_H
 #define SL_ROLES_API_INT_H
 
+#include "auth/jwt.h"
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/metrics.h"
@@ -33,6 +36,9 @@ typedef struct sl_api {
 	sl_cfg_t *cfg;
 	sl_runtime_t rt;
 	const char *prefix, *data_topic, *cmd_topic, *api_key;
+	sl_jwt_keys_t *jwt;      /* bearer tokens verified with these; NULL: none */
+	sl_jwt_signer_t *signer; /* signs stream tokens; NULL: none handed out */
+	int64_t leeway_s, stream_token_ttl_s;
 	long max_markets;        /* per request */
 	long max_channel_markets; /* per channel */
 	long max_creator_channels; /* per creator; 0: no limit */
@@ -58,6 +64,15 @@ typedef enum {
 	SL_API_DELETE_CHANNEL, SL_API_GET_MARKET, SL_API_GET_MARKETS,
 } sl_api_kind_t;
 
+/* Who made a request (api_auth.c). */
+typedef struct sl_api_who {
+	bool authenticated;      /* a token or the API key */
+	bool admin;              /* may act on any channel */
+	bool any_market;         /* the API key, or no authentication configured */
+	char sub[SL_JWT_SUB_MAX + 1];
+	sl_jwt_claims_t claims;  /* of the bearer token */
+} sl_api_who_t;
+
 typedef struct sl_api_op sl_api_op_t;
 typedef void (*sl_api_step_fn)(sl_api_op_t *op);
 
@@ -77,11 +92,19 @@ struct sl_api_op {
 	char **vals;            /* GET markets: entry JSON per market, NULL when none */
 	size_t found;
 	int64_t started_ms;
-	char creator[64];       /* who made the channel: the client's address (create), or its record's */
+	char creator[160];      /* who made the channel: "sub:<sub>" or the client's address, or its record's */
+	sl_api_who_t who;       /* who asks */
+	bool forbidden;         /* the ownership step refused the channel */
 	bool quota;             /* create: the creator holds too many channels */
 	bool full;              /* subscribe: the channel would hold too many markets */
 	bool expiring;          /* a close of an expired channel, started by the sweeper */
 };
+
+/* api_auth.c */
+/* 0 with who filled, or -1 when it answered 401 (req is then done). */
+int sl_api__authenticate(sl_api_t *a, sl_http_req_t *req, sl_api_who_t *who);
+bool sl_api__market_allowed(const sl_api_who_t *who, const char *m);
+void sl_api__who_free(sl_api_who_t *who);
 
 /* api_flow.c */
 void sl_api__start(sl_api_op_t *op);
