@@ -80,6 +80,7 @@
 	X(partition, "a partition id") \
 	X(partitions, "partition ids (comma-separated), or a number of partitions") \
 	X(port, "TCP port") \
+	X(principal, "the authenticated user of a request (REST proxy Basic auth), or anonymous") \
 	X(produced, "records handed to the producer") \
 	X(queued, "frames queued for a client") \
 	X(rate, "records per second") \

@@ -19,12 +19,19 @@
  * Shutdown: stop accepting, answer waiting reads, close every consumer
  * instance (commit + leave group), wait for delivery reports up to
  * --kafka-timeout-ms, purge what is left (logged), destroy the producer.
- * References: docs/rest-proxy.md, docs/openapi/rest-proxy.yaml.
- * Non-goals: schema formats, API v3, TLS (a terminating proxy in front).
+ * Security: HTTP Basic authentication and ACLs (restproxy_auth.c), TLS
+ * with tls-cert-file; it listens on 127.0.0.1 unless told otherwise, and
+ * refuses to listen beyond it without a credentials file (--insecure).
+ * References: docs/rest-proxy.md, docs/openapi/rest-proxy.yaml,
+ * docs/security.md.
+ * Non-goals: schema formats, API v3.
  */
 #include "roles/restproxy/restproxy_int.h"
 #include "roles/roles.h"
 
+#include "auth/acl.h"
+#include "auth/auth.h"
+#include "auth/basic.h"
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -61,11 +68,25 @@ static const sl_cfg_key_t restproxy_keys[] = {
 	 "librdkafka property name=value for consumer instances only (repeat)"},
 	{"auto-create-topics", NULL, "SLUICE_RESTPROXY_AUTO_CREATE_TOPICS", SL_CFG_BOOL, "false", 0, 0,
 	 "let producing to an unknown topic create it (when the broker allows); otherwise 404/40401"},
+	{"credentials-file", NULL, "SLUICE_RESTPROXY_CREDENTIALS_FILE", SL_CFG_STR, NULL, 0, 0,
+	 "users for HTTP Basic authentication (`user: password[,role...]`, Confluent's format); none: no authentication"},
+	{"authentication-realm", NULL, "SLUICE_RESTPROXY_AUTHENTICATION_REALM", SL_CFG_STR, "KafkaRest", 0, 0,
+	 "realm of the WWW-Authenticate challenge"},
+	{"authentication-roles", NULL, "SLUICE_RESTPROXY_AUTHENTICATION_ROLES", SL_CFG_LIST, NULL, 0, 0,
+	 "roles a user needs one of to be let in (* or none: any)"},
+	{"admin-role", NULL, "SLUICE_RESTPROXY_ADMIN_ROLE", SL_CFG_STR, "admin", 0, 0,
+	 "users with this role may do anything, sluice's own topics and groups included"},
+	{"acl-file", NULL, "SLUICE_RESTPROXY_ACL_FILE", SL_CFG_STR, NULL, 0, 0,
+	 "per-user rules (`user topic|group name[*] read|write|all`); none: every user may use every topic and group but the internal ones"},
+	{"internal-topics", NULL, "SLUICE_RESTPROXY_INTERNAL_TOPICS", SL_CFG_LIST, "markets,stream-commands", 0, 0,
+	 "sluice's own topics: closed to all but admins and literal ACL rules"},
+	{"internal-groups", NULL, "SLUICE_RESTPROXY_INTERNAL_GROUPS", SL_CFG_LIST, "sluice-reducers,sluice-reducers-commands",
+	 0, 0, "the reducers' consumer groups: closed to all but admins and literal ACL rules"},
 	{0},
 };
 
 static const sl_cfg_key_t *const restproxy_tables[] = {sl_cfg_keys_log, sl_cfg_keys_kafka, sl_cfg_keys_http,
-							restproxy_keys, NULL};
+							sl_auth_keys_insecure, restproxy_keys, NULL};
 
 /* ---- routing ---- */
 
@@ -105,6 +126,11 @@ static void handle_cb(sl_http_req_t *req, void *arg)
 	const char *m = sl_http_req_method(req);
 	if (n < 0) {
 		sl_rp__respond_error(req, 404, 404, "HTTP 404 Not Found");
+		return;
+	}
+	if (sl_rp__authorize(rp, req, segs, n) < 0) {
+		for (int i = 0; i < n; i++)
+			free(segs[i]);
 		return;
 	}
 	if (n == 0) {
@@ -220,6 +246,46 @@ static void metrics_init(sl_rp_t *rp)
 	sl_metrics_on_collect(collect_cb, rp);
 }
 
+/* Credentials, rules, internal resources, and the exposure rule; -1 after
+ * printing the one line of a configuration error. */
+static int auth_init(sl_rp_t *rp, const sl_cfg_t *cfg)
+{
+	sl_err_t e = {0};
+	const char *creds = sl_cfg_str(cfg, "credentials-file"), *aclf = sl_cfg_str(cfg, "acl-file");
+	rp->realm = sl_cfg_str(cfg, "authentication-realm");
+	rp->admin_role = sl_cfg_str(cfg, "admin-role");
+	rp->nroles = sl_cfg_list(cfg, "authentication-roles", &rp->roles);
+	if (creds && *creds && !(rp->basic = sl_basic_load(creds, &e)))
+		goto bad;
+	if (aclf && *aclf) {
+		if (!rp->basic) {
+			sl_err_set(&e, SL_EINVAL, false, "--acl-file needs --credentials-file (rules name users)");
+			goto bad;
+		}
+		if (!(rp->acl = sl_acl_load(aclf, &e)))
+			goto bad;
+		rp->acl_rules = true;
+	} else {
+		rp->acl = sl_acl_new();
+	}
+	const char *const *l;
+	size_t n = sl_cfg_list(cfg, "internal-topics", &l);
+	rp->internal = l;
+	rp->ninternal = n;
+	for (size_t i = 0; i < n; i++)
+		sl_acl_add_internal(rp->acl, SL_ACL_TOPIC, l[i]);
+	n = sl_cfg_list(cfg, "internal-groups", &l);
+	for (size_t i = 0; i < n; i++)
+		sl_acl_add_internal(rp->acl, SL_ACL_GROUP, l[i]);
+	if (sl_auth_check_exposure(cfg, "sluice rest-proxy", sl_cfg_str(cfg, "listen-host"), rp->basic != NULL,
+				   "--credentials-file", &e) < 0)
+		goto bad;
+	return 0;
+bad:
+	fprintf(stderr, "sluice rest-proxy: %s\n", e.msg);
+	return -1;
+}
+
 static int restproxy_run(sl_cfg_t *cfg)
 {
 	/* The thread pool runs metadata calls, commits and consumer closes; a few
@@ -244,7 +310,9 @@ static int restproxy_run(sl_cfg_t *cfg)
 
 	int rc = 0;
 	char err[512];
-	if (sl_rp__produce_init(rp, err, sizeof(err)) < 0) {
+	if (auth_init(rp, cfg) < 0) {
+		rc = 2;
+	} else if (sl_rp__produce_init(rp, err, sizeof(err)) < 0) {
 		fprintf(stderr, "sluice rest-proxy: %s\n", err);
 		rc = 2;
 	}
@@ -260,7 +328,8 @@ static int restproxy_run(sl_cfg_t *cfg)
 		} else {
 			sl_http_server_set_error_fmt(rp->srv, sl_rp__http_error_fmt);
 			sl_log_info("restproxy_listening", SL_KV(port, sl_http_server_port(rp->srv)),
-				    SL_KV(brokers, sl_cfg_str(cfg, "bootstrap-server")));
+				    SL_KV(brokers, sl_cfg_str(cfg, "bootstrap-server")), SL_KV(auth, rp->basic ? "basic" : "none"),
+				    SL_KV(tls, sl_http_server_is_tls(rp->srv) ? "on" : "off"));
 		}
 	}
 	if (rc) {
@@ -276,6 +345,8 @@ static int restproxy_run(sl_cfg_t *cfg)
 	if (rp->md)
 		rd_kafka_metadata_destroy(rp->md);
 	sl_http_server_free(rp->srv);
+	sl_basic_free(rp->basic);
+	sl_acl_free(rp->acl);
 	if (rc != 2) /* a configuration error is the one line already printed */
 		sl_log_info("shutdown_done", SL_KV(exit, rc ? rc : (lc ? 1 : 0)));
 	free(rp);

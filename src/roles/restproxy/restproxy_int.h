@@ -3,6 +3,7 @@
  * How it fits, top to bottom (each file calls only files below it):
  *   restproxy.c               the process: settings, loop, HTTP server,
  *                             routing, shutdown
+ *   restproxy_auth.c          Basic authentication and ACLs, before routing
  *   restproxy_consumer_api.c  the consumer routes (records, offsets, ...),
  *     restproxy_consumer.c    over the consumer instances
  *   restproxy_produce.c       the shared producer, and
@@ -150,6 +151,11 @@ int sl_rp__parse_subscription(const char *body, size_t len, rd_kafka_topic_parti
  * or -1 when there are too many or a segment is malformed. Frees with free(segs[i]). */
 int sl_rp__split_path(sl_iov_t path, char **segs, int max);
 
+/* ---- authorization (restproxy_auth.c) ---- */
+typedef struct sl_rp sl_rp_t;
+/* 0: the request may go on; -1: it was answered (401 or 403). */
+int sl_rp__authorize(sl_rp_t *rp, sl_http_req_t *req, char **segs, int n);
+
 /* ---- the process (restproxy.c) ---- */
 
 typedef struct sl_rp sl_rp_t;
@@ -163,6 +169,16 @@ struct sl_rp {
 	sl_runtime_t rt;
 	int64_t kafka_timeout_ms;
 	const char *advertised_url; /* base of base_uri; NULL: from the Host header */
+
+	/* authentication and ACLs (restproxy_auth.c) */
+	struct sl_basic *basic;     /* credentials; NULL: no authentication (loopback) */
+	struct sl_acl *acl;         /* rules (when acl_rules) and the internal resources */
+	bool acl_rules;
+	const char *realm, *admin_role;
+	const char *const *roles;   /* roles allowed in (authentication-roles); none: any */
+	const char *const *internal;/* internal-topics, for topic_pattern checks */
+	size_t ninternal;
+	size_t nroles;
 
 	/* producer (restproxy_produce.c) */
 	rd_kafka_t *prod;
