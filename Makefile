@@ -5,7 +5,10 @@
 #   make test       unit tests (under ASan) + integration tests against a real
 #                   Kafka and Redis that the harness starts; ends with
 #                   "N passed, N failed"
-#   make up/down/status   the local system (scripts/up.sh)
+#   make up/down/status   the local system (scripts/up.sh); CLUSTER=1 for
+#                   three brokers, Redis with a replica and Sentinels, and
+#                   several instances of each role (docs/operations.md)
+#   make chaos      faults one after another under load, checked at the end
 #   make bench      every benchmark in bench/ (one command, side by side)
 #   make check      layering: includes point down, no files calling in a circle
 #   make docs       regenerate docs/config.md, logging.md, metrics.md from the code
@@ -63,7 +66,7 @@ UNIT_BINS      := $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRC))
 UNIT_BINS_ASAN := $(patsubst tests/unit/%.c,build-asan/tests/%,$(UNIT_SRC))
 BENCH_BINS     := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC))
 
-.PHONY: all asan unit test test-unit test-integration deps up down status bench check docs clean help
+.PHONY: all asan unit test test-unit test-integration deps up down status chaos bench check docs clean help
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -90,13 +93,17 @@ test-integration: all asan
 
 up: deps
 	@$(MAKE) --no-print-directory all
-	@scripts/up.sh
+	@scripts/up.sh $(if $(filter 1,$(CLUSTER)),--cluster)
 
 down:
 	@scripts/down.sh
 
 status:
 	@scripts/status.sh
+
+chaos: deps
+	@$(MAKE) --no-print-directory all benches
+	@tests/chaos/chaos.sh
 
 bench: deps all benches
 	@bench/run-all.sh
@@ -112,4 +119,4 @@ clean:
 	rm -rf build build-asan
 
 help:
-	@sed -n '3,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,15p' Makefile | sed 's/^# \{0,1\}//'

@@ -3,7 +3,8 @@
 #
 # Idempotent: a second run checks, finds everything present and returns in
 # seconds. Called by `make up`, `make test` and .ci/run; safe to run by hand.
-# Installs Debian packages (C libraries, redis-server, kcat, Java, Maven) and
+# Installs Debian packages (C libraries, redis-server, redis-sentinel, kcat,
+# Java, Maven) and
 # the Apache Kafka 3.9.x jars (resolved through Maven into $SLUICE_STATE/kafka).
 # Non-goals: anything that is not a Debian package or a Maven artifact.
 set -euo pipefail
@@ -13,7 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 PKGS=(build-essential pkg-config librdkafka-dev libhiredis-dev libuv1-dev
       libhttp-parser-dev libwslay-dev libjansson-dev libssl-dev libcmocka-dev
-      redis-server redis-tools kcat default-jre-headless maven curl procps
+      redis-server redis-tools redis-sentinel kcat default-jre-headless maven curl procps
       python3 python3-pip valgrind)
 
 missing=()

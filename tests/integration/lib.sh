@@ -17,10 +17,13 @@ export KAFKA_LIBS
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=23}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-# it_stack_up NAME [BROKERS]: start a stack in .state/it-NAME on free ports and
-# export its settings. Reuses a running one of the same name.
+# it_stack_up NAME [BROKERS [ha]]: start a stack in .state/it-NAME on free
+# ports and export its settings (with "ha": a Redis replica and three
+# Sentinels, and SLUICE_REDIS_SENTINELS etc.). Reuses a running one of the
+# same name, starting again whatever part of it died.
 it_stack_up() {
-	local name=$1 brokers=${2:-1}
+	local name=$1 brokers=${2:-1} ha=()
+	[ "${3:-}" = ha ] && ha=(--redis-ha)
 	local d="$SLUICE_STATE/it-$name"
 	if [ ! -f "$d/layout" ]; then
 		rm -rf "$d"; mkdir -p "$d"
@@ -31,7 +34,7 @@ it_stack_up() {
 			if [ "$brokers" = 1 ] || { ! (exec 3<>/dev/tcp/127.0.0.1/$((kp+1))) 2>/dev/null && ! (exec 3<>/dev/tcp/127.0.0.1/$((kp+2))) 2>/dev/null; }; then break; fi
 		done
 		rp=$(free_port)
-		SLUICE_STACK_DIR=$d "$IT_ROOT/scripts/stack.sh" up --brokers "$brokers" --kafka-port "$kp" --redis-port "$rp" || return 1
+		SLUICE_STACK_DIR=$d "$IT_ROOT/scripts/stack.sh" up --brokers "$brokers" "${ha[@]}" --kafka-port "$kp" --redis-port "$rp" || return 1
 	else
 		SLUICE_STACK_DIR=$d "$IT_ROOT/scripts/stack.sh" up || return 1
 	fi
@@ -70,10 +73,14 @@ expect_exit() {
 wait_http() { wait_for "${2:-20}" "$1" curl -fsS -o /dev/null "$1"; }
 
 # ---- the whole system on free ports (pipeline engineer; used by others) ----
-# it_topic NAME PARTITIONS: create a topic unless it exists.
+# it_topic NAME PARTITIONS: create a topic unless it exists, replicated on
+# every broker of the stack (min.insync.replicas=2 with three).
 it_topic() {
+	local n; n=$(echo "$SLUICE_KAFKA_BROKERS" | tr ',' '\n' | wc -l)
+	local args=(--replication-factor "$n")
+	[ "$n" -gt 1 ] && args+=(--config min.insync.replicas=2)
 	timeout 60 "$SLUICE_RELEASE_BIN" topics --create --if-not-exists --topic "$1" --partitions "$2" \
-		--replication-factor 1 >/dev/null
+		"${args[@]}" >/dev/null
 }
 
 # it_role_start SYS INSTANCE ROLE ARGS...: start `sluice ROLE --port P ARGS...`
