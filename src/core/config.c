@@ -34,6 +34,11 @@ const sl_cfg_key_t sl_cfg_keys_redis[] = {
 	{"redis-url", NULL, "SLUICE_REDIS_URL", SL_CFG_STR, "redis://127.0.0.1:6379/0", 0, 0,
 	 "Redis server, redis://[:password@]host:port[/db]"},
 	{"redis-prefix", NULL, "SLUICE_REDIS_PREFIX", SL_CFG_STR, "sluice:", 0, 0, "prefix of every Redis key and channel"},
+	{"redis-sentinels", NULL, "SLUICE_REDIS_SENTINELS", SL_CFG_STR, NULL, 0, 0,
+	 "Redis Sentinels, host:port[,host:port]: the primary is asked of them and followed on failover "
+	 "(redis-url then gives only password and db)"},
+	{"redis-master-name", NULL, "SLUICE_REDIS_MASTER_NAME", SL_CFG_STR, "sluice", 0, 0,
+	 "the master name the Sentinels watch"},
 	{"channel-ttl-ms", NULL, "SLUICE_CHANNEL_TTL_MS", SL_CFG_INT, "3600000", 10000, 2592000000LL,
 	 "a channel no stream has held this long is closed (publishers push it on while a stream holds it)"},
 	{0},

@@ -33,7 +33,7 @@ typedef struct sl_cfg_key {
 /* Shared tables. */
 extern const sl_cfg_key_t sl_cfg_keys_log[];   /* log-level, log-format, config */
 extern const sl_cfg_key_t sl_cfg_keys_kafka[]; /* bootstrap-server, kafka-timeout-ms */
-extern const sl_cfg_key_t sl_cfg_keys_redis[]; /* redis-url, redis-prefix */
+extern const sl_cfg_key_t sl_cfg_keys_redis[]; /* redis-url, redis-prefix, redis-sentinels, ... */
 extern const sl_cfg_key_t sl_cfg_keys_topics[];/* data-topic, command-topic, partitions */
 extern const sl_cfg_key_t sl_cfg_keys_http[];  /* listen host, limits shared by servers */
 

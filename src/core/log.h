@@ -75,12 +75,14 @@
 	X(loop_close, "result of uv_loop_close (0: every handle was closed)") \
 	X(loops, "a number of event loops") \
 	X(markets, "a number of markets") \
+	X(master, "the Redis master name the Sentinels watch") \
 	X(ms, "how long the step took, ms") \
 	X(op, "the op of a command") \
 	X(partition, "a partition id") \
 	X(partitions, "partition ids (comma-separated), or a number of partitions") \
 	X(port, "TCP port") \
 	X(principal, "the authenticated user of a request (REST proxy Basic auth), or anonymous") \
+	X(primary, "host:port of the Redis primary (as the Sentinels name it)") \
 	X(produced, "records handed to the producer") \
 	X(queued, "frames queued for a client") \
 	X(rate, "records per second") \

@@ -52,13 +52,23 @@ static void maybe_done(sl_rconn_t *rc)
 	}
 }
 
+void sl_rconn__hold(sl_rconn_t *rc)
+{
+	rc->open_handles++;
+}
+
+void sl_rconn__release(sl_rconn_t *rc)
+{
+	rc->open_handles--;
+	maybe_done(rc);
+}
+
 static void handle_closed_cb(uv_handle_t *h)
 {
 	sl_rconn_t *rc = h->data;
 	if (h == (uv_handle_t *)&rc->tcp)
 		rc->tcp_open = false;
-	rc->open_handles--;
-	maybe_done(rc);
+	sl_rconn__release(rc);
 }
 
 /* ---- dropping ---- */
@@ -390,6 +400,9 @@ sl_rconn_t *sl_rconn_open(uv_loop_t *loop, const char *url, const sl_rconn_opts_
 	rc->sub_arg = o->sub_arg;
 	rc->resolve = o->resolve ? o->resolve : url_resolver;
 	rc->resolve_arg = o->resolve_arg;
+	rc->on_close = o->on_close;
+	rc->on_free = o->on_free;
+	rc->hook_arg = o->hook_arg;
 	rc->connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms : 3000;
 	rc->reply_timeout_ms = o->reply_timeout_ms ? o->reply_timeout_ms : 5000;
 	rc->backoff_ms = BACKOFF_MIN_MS;
@@ -515,6 +528,12 @@ int sl_rconn_unsubscribe(sl_rconn_t *rc, const char *channel, size_t len)
 	return sub_send(rc, "UNSUBSCRIBE", channel, len);
 }
 
+void sl_rconn_reconnect(sl_rconn_t *rc, const char *ev, const char *why)
+{
+	if (!rc->closing)
+		drop(rc, ev, why);
+}
+
 void sl_rconn_close(sl_rconn_t *rc, void (*done)(void *arg), void *arg)
 {
 	if (rc->closing)
@@ -524,6 +543,8 @@ void sl_rconn_close(sl_rconn_t *rc, void (*done)(void *arg), void *arg)
 	rc->done_arg = arg;
 	rc->state_cb = NULL;
 	drop(rc, NULL, "closing");
+	if (rc->on_close)
+		rc->on_close(rc->hook_arg);
 	if (rc->gai_busy)
 		uv_cancel((uv_req_t *)&rc->gai); /* its callback still comes */
 	uv_close((uv_handle_t *)&rc->timer, handle_closed_cb);
@@ -533,6 +554,8 @@ void sl_rconn_free(sl_rconn_t *rc)
 {
 	if (!rc)
 		return;
+	if (rc->on_free)
+		rc->on_free(rc->hook_arg);
 	if (rc->reader)
 		redisReaderFree(rc->reader);
 	sl_buf_free(&rc->out);

@@ -9,8 +9,9 @@
  * at a time, and every message arrives as a borrowed view into the read
  * buffer (redis/resp.h), with no allocation per message.
  * One life cycle for both: ask the resolver where to connect (by default
- * the URL's host and port; Sentinel discovery plugs in here, asked again
- * before every attempt), resolve the name off the loop (uv_getaddrinfo),
+ * the URL's host and port; the Sentinels when redis/sentinel.h opened it,
+ * asked again before every attempt), resolve the name off the loop
+ * (uv_getaddrinfo),
  * connect, then AUTH (user and password from the URL), SELECT (command
  * mode) and PING; the connection is up once the PING is answered, and only
  * then is on_state(true) told. When it drops (error, EOF, a reply or PING
@@ -58,6 +59,14 @@ typedef struct sl_rconn_sub_cbs {
 	void (*on_unsubscribed)(void *arg, const char *channel, size_t chlen);
 } sl_rconn_sub_cbs_t;
 
+/* Redis behind Sentinel: sentinels "host:port[,host:port...]" (NULL or
+ * empty: none, the URL's address is used) and the master's name. The URL
+ * then gives only the password and the db (redis/sentinel.h). */
+typedef struct sl_redis_ha {
+	const char *sentinels;
+	const char *master_name;
+} sl_redis_ha_t;
+
 /* Where to connect, asked before every attempt: answer with
  * sl_rconn_resolved, exactly once, now or later on the loop. */
 typedef void (*sl_rconn_resolve_cb)(sl_rconn_t *rc, void *arg);
@@ -70,6 +79,13 @@ typedef struct sl_rconn_opts {
 	uint64_t reply_timeout_ms;         /* 0: 5000 */
 	sl_rconn_resolve_cb resolve;       /* NULL: the URL's host and port */
 	void *resolve_arg;
+	/* A companion living and dying with the connection (the Sentinel
+	 * client of redis/sentinel.h): on_close when it is closed (done then
+	 * also waits for what the companion holds, see rconn_int.h), on_free
+	 * when it is freed. */
+	void (*on_close)(void *arg);
+	void (*on_free)(void *arg);
+	void *hook_arg;
 } sl_rconn_opts_t;
 
 /* Connects in the background. NULL with err filled on a bad URL. */
@@ -98,6 +114,11 @@ size_t sl_rconn_pending(const sl_rconn_t *rc);
  * when not up. Confirmations come through on_subscribed / on_unsubscribed. */
 int sl_rconn_subscribe(sl_rconn_t *rc, const char *channel, size_t len);
 int sl_rconn_unsubscribe(sl_rconn_t *rc, const char *channel, size_t len);
+
+/* Drop the connection now (logged as ev, default redis_disconnected, with
+ * why) and connect again through the resolver after the backoff: the
+ * primary moved. Nothing when closing. */
+void sl_rconn_reconnect(sl_rconn_t *rc, const char *ev, const char *why);
 
 /* Reply (and PING) bound and connect bound; 0 keeps the current value. */
 void sl_rconn_set_timeouts(sl_rconn_t *rc, uint64_t reply_ms, uint64_t connect_ms);

@@ -75,7 +75,16 @@ struct sl_rconn {
 	int open_handles;
 	void (*done)(void *arg);
 	void *done_arg;
+	void (*on_close)(void *arg); /* the companion's hooks (rconn.h) */
+	void (*on_free)(void *arg);
+	void *hook_arg;
 };
+
+/* rconn.c, for a companion (redis/sentinel.c), which calls rconn.c and is
+ * called back only through the hooks: hold the connection's done until
+ * as many releases came (a handle of the companion closing). */
+void sl_rconn__hold(sl_rconn_t *rc);
+void sl_rconn__release(sl_rconn_t *rc);
 
 /* rconn_read.c, called by rconn.c only (it never calls rconn.c back). */
 /* What the bytes read ask of the connection. */

@@ -12,6 +12,7 @@
 
 #include "core/alloc.h"
 #include "redis/rconn.h"
+#include "redis/sentinel.h"
 
 #include <hiredis/hiredis.h>
 #include <stdlib.h>
@@ -41,8 +42,8 @@ static void state_cb(sl_rconn_t *rc, bool up, void *arg)
 		rs->cbs.on_state(rs->arg, up);
 }
 
-sl_rsub_t *sl_rsub_new(uv_loop_t *loop, const char *url, uint64_t timeout_ms, const sl_rsub_cbs_t *cbs, void *arg,
-		       sl_err_t *err)
+sl_rsub_t *sl_rsub_new(uv_loop_t *loop, const char *url, const sl_redis_ha_t *ha, uint64_t timeout_ms,
+		       const sl_rsub_cbs_t *cbs, void *arg, sl_err_t *err)
 {
 	sl_rsub_t *rs = sl_xcalloc(1, sizeof(*rs));
 	rs->cbs = *cbs;
@@ -52,8 +53,8 @@ sl_rsub_t *sl_rsub_new(uv_loop_t *loop, const char *url, uint64_t timeout_ms, co
 	sl_rconn_opts_t po = {.name = "pubsub", .sub = &sub, .sub_arg = arg, .connect_timeout_ms = tmo,
 			      .reply_timeout_ms = tmo};
 	sl_rconn_opts_t co = {.name = "commands", .connect_timeout_ms = tmo, .reply_timeout_ms = tmo};
-	rs->ps = sl_rconn_open(loop, url, &po, err);
-	rs->cmd = rs->ps ? sl_rconn_open(loop, url, &co, err) : NULL;
+	rs->ps = sl_sentinel_open(loop, url, &po, ha, err);
+	rs->cmd = rs->ps ? sl_sentinel_open(loop, url, &co, ha, err) : NULL;
 	if (!rs->cmd) {
 		/* Only a bad URL fails here, and then the first one already did. */
 		free(rs);

@@ -22,6 +22,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "redis/rconn.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -41,9 +42,10 @@ typedef struct sl_rsub_cbs {
 	void (*on_state)(void *arg, bool connected);
 } sl_rsub_cbs_t;
 
-/* Connects in the background. NULL with err filled on a bad URL. */
-sl_rsub_t *sl_rsub_new(uv_loop_t *loop, const char *url, uint64_t timeout_ms, const sl_rsub_cbs_t *cbs, void *arg,
-		       sl_err_t *err);
+/* Connects in the background (through the Sentinels when ha names some;
+ * NULL: the URL's address). NULL with err filled on a bad URL or list. */
+sl_rsub_t *sl_rsub_new(uv_loop_t *loop, const char *url, const sl_redis_ha_t *ha, uint64_t timeout_ms,
+		       const sl_rsub_cbs_t *cbs, void *arg, sl_err_t *err);
 /* Both connections are up. */
 bool sl_rsub_ready(const sl_rsub_t *rs);
 /* SUBSCRIBE / UNSUBSCRIBE one channel. 0 sent, SL_EUNAVAIL when not connected

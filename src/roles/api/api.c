@@ -539,7 +539,9 @@ static int api_run(sl_cfg_t *cfg)
 	if (conf)
 		rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
 	a.rk = sl_kclient_new(RD_KAFKA_PRODUCER, conf, &err);
-	a.rc = a.rk ? sl_rconn_new(&loop, sl_cfg_str(cfg, "redis-url"), "api", &err) : NULL;
+	sl_rconn_opts_t ro = {.name = "api"};
+	sl_redis_ha_t ha = {sl_cfg_str(cfg, "redis-sentinels"), sl_cfg_str(cfg, "redis-master-name")};
+	a.rc = a.rk ? sl_sentinel_open(&loop, sl_cfg_str(cfg, "redis-url"), &ro, &ha, &err) : NULL;
 	if (!a.rc || sl_kclient_wake_init(&a.wake, &loop, rd_kafka_queue_get_main(a.rk), wake_cb, &a, &err) < 0) {
 		fprintf(stderr, "sluice api: %s\n", err.msg);
 		if (a.rc)

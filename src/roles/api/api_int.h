@@ -26,6 +26,7 @@
 #include "loop/runtime.h"
 #include "proto/http.h"
 #include "redis/rconn.h"
+#include "redis/sentinel.h"
 
 #include <librdkafka/rdkafka.h>
 #include <stdbool.h>

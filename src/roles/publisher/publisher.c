@@ -128,6 +128,8 @@ static void settings(sl_pub_t *p, sl_cfg_t *cfg)
 	p->cfg = cfg;
 	p->prefix = sl_cfg_str(cfg, "redis-prefix");
 	p->redis_url = sl_cfg_str(cfg, "redis-url");
+	p->redis_sentinels = sl_cfg_str(cfg, "redis-sentinels");
+	p->redis_master_name = sl_cfg_str(cfg, "redis-master-name");
 	p->redis_timeout_ms = (uint64_t)sl_cfg_int(cfg, "redis-timeout-ms");
 	p->ncors = sl_cfg_list(cfg, "cors-origin", &p->cors);
 	p->ping_ms = (uint64_t)sl_cfg_int(cfg, "ping-interval-ms");

@@ -46,6 +46,7 @@ typedef struct sl_pub_web sl_pub_web_t;
 struct sl_pub {
 	sl_cfg_t *cfg;
 	const char *prefix, *redis_url;
+	const char *redis_sentinels, *redis_master_name; /* Sentinel discovery (redis/sentinel.h) */
 	uint64_t redis_timeout_ms;
 	uint64_t ping_ms, idle_ms, slow_ms, close_grace_ms;
 	size_t max_client_msg;

@@ -290,7 +290,8 @@ int sl_pub__loop_init(sl_pub_t *p, sl_pub_loop_t *lp, unsigned index, sl_err_t *
 	lp->index = index;
 	uv_loop_init(&lp->loop);
 	register_metrics(lp);
-	lp->rs = sl_rsub_new(&lp->loop, p->redis_url, p->redis_timeout_ms, &rsub_cbs, lp, err);
+	sl_redis_ha_t ha = {p->redis_sentinels, p->redis_master_name};
+	lp->rs = sl_rsub_new(&lp->loop, p->redis_url, &ha, p->redis_timeout_ms, &rsub_cbs, lp, err);
 	if (!lp->rs) {
 		uv_loop_close(&lp->loop);
 		return -2;

@@ -29,6 +29,7 @@
 #include "loop/runtime.h"
 #include "proto/http.h"
 #include "redis/rconn.h"
+#include "redis/sentinel.h"
 #include "roles/reducer/reducer_model.h"
 
 #include <librdkafka/rdkafka.h>

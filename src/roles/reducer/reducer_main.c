@@ -525,7 +525,9 @@ static int reducer_run(sl_cfg_t *cfg)
 	r->idle_cb = idle_cb;
 	sl_err_t err = {0};
 	int rv = 2;
-	r->rc = sl_rconn_new(&loop, sl_cfg_str(cfg, "redis-url"), "reducer", &err);
+	sl_rconn_opts_t ro = {.name = "reducer"};
+	sl_redis_ha_t ha = {sl_cfg_str(cfg, "redis-sentinels"), sl_cfg_str(cfg, "redis-master-name")};
+	r->rc = sl_sentinel_open(&loop, sl_cfg_str(cfg, "redis-url"), &ro, &ha, &err);
 	if (!r->rc)
 		goto config_failed;
 	r->rk = make_consumer(r, true, &err);
