@@ -9,11 +9,13 @@
  * 1001 to every WebSocket client, SSE streams end, Redis closed) and exits
  * 0 once every loop thread has ended cleanly.
  * References: docs/publisher.md, docs/protocol.md.
- * Non-goals: TLS (a proxy in front), auth tokens (SPEC 5 optional, later).
+ * Who may open a stream: publisher_auth.c (stream tokens, Origin).
+ * Non-goals: anything per client (the loops own their clients).
  */
 #include "roles/publisher/publisher_int.h"
 #include "roles/roles.h"
 
+#include "auth/auth.h"
 #include "core/alloc.h"
 #include "core/log.h"
 #include "loop/runtime.h"
@@ -51,13 +53,15 @@ static const sl_cfg_key_t publisher_keys[] = {
 	 16777216, "largest message a WebSocket client may send: 1009 past it"},
 	{"redis-timeout-ms", NULL, "SLUICE_PUBLISHER_REDIS_TIMEOUT_MS", SL_CFG_INT, "2000", 50, 600000,
 	 "channel lookups not answered this long fail with 503 and the connection is retried"},
+	{"require-stream-token", NULL, "SLUICE_PUBLISHER_REQUIRE_STREAM_TOKEN", SL_CFG_BOOL, "false", 0, 0,
+	 "a stream needs a token of its channel (?token= or Authorization: Bearer), verified with the jwt-* keys"},
 	{"flush-every", NULL, "SLUICE_PUBLISHER_FLUSH_EVERY", SL_CFG_INT, "256", 1, 1000000,
 	 "within a burst of Redis messages, write to the sockets after this many queued frames"},
 	{0},
 };
 
 static const sl_cfg_key_t *const publisher_tables[] = {sl_cfg_keys_log, sl_cfg_keys_redis, sl_cfg_keys_http,
-							publisher_keys, NULL};
+							sl_auth_keys_jwt, publisher_keys, NULL};
 
 typedef struct main_ctx {
 	sl_pub_t *p;
@@ -158,6 +162,13 @@ static int publisher_run(sl_cfg_t *cfg)
 	}
 	sl_pub_t *p = sl_xcalloc(1, sizeof(*p));
 	settings(p, cfg);
+	sl_err_t aerr = {0};
+	if (sl_pub__auth_init(p, cfg, &aerr) < 0) {
+		fprintf(stderr, "sluice publisher: %s\n", aerr.msg);
+		sl_http_iplimit_free(p->ips);
+		free(p);
+		return 2;
+	}
 
 	main_ctx_t mc = {.p = p};
 	uv_loop_t loop;
@@ -220,6 +231,7 @@ static int publisher_run(sl_cfg_t *cfg)
 	free(p->loops);
 	sl_http_iplimit_free(p->ips);
 	sl_pub__web_free(p->web);
+	sl_pub__auth_free(p);
 	free(p);
 	sl_metrics_free_all();
 	return rc;

@@ -10,6 +10,7 @@
  *   publisher_client.c  the clients: sockets taken over from HTTP, their
  *                       bounded queues (proto/conn.h), WebSocket reads,
  *                       pings, idle and slow-client rules
+ *   publisher_auth.c    who may open a stream: stream tokens, Origin
  *   publisher_web.c     the dashboard's static files and /config.json
  * The process-wide sl_pub_t is read-only once the loops run, but for the
  * atomics it names; everything in sl_pub_loop_t belongs to its thread: its
@@ -19,6 +20,7 @@
 #ifndef SL_ROLES_PUBLISHER_INT_H
 #define SL_ROLES_PUBLISHER_INT_H
 
+#include "auth/jwt.h"
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/frame.h"
@@ -55,6 +57,9 @@ struct sl_pub {
 	uint32_t flush_every; /* pushes between two flushes within one Redis read */
 	const char *const *cors;
 	size_t ncors;
+	bool require_token;   /* --require-stream-token */
+	sl_jwt_keys_t *jwt;   /* verifies stream tokens; read-only, shared by the loops */
+	int64_t leeway_s;
 	sl_pub_web_t *web;    /* read-only once loaded */
 	sl_pub_loop_t **loops;
 	unsigned nloops;
@@ -91,6 +96,7 @@ struct sl_pub_loop {
 	struct {
 		sl_metric_t *ws, *sse, *chans, *in, *queued, *maxq, *rejected, *resub, *unrouted, *received, *ready,
 			*ping_floods;
+		sl_metric_t *refused[3]; /* stream requests refused: token, channel, origin */
 		sl_metric_t *state[4];
 		uint64_t in_seen, unrouted_seen, resub_seen;
 	} m;
@@ -133,6 +139,28 @@ void sl_pub__clients_sweep(sl_pub_loop_t *lp, uint64_t now_ms);
 /* Bring the message counters up to the routing table's (sweep, reconnects). */
 void sl_pub__sync_counters(sl_pub_loop_t *lp, const sl_pub_route_stats_t *st);
 extern const sl_pub_route_ops_t sl_pub__route_ops;
+
+/* publisher_auth.c */
+/* Load the stream-token settings (before the loops start). 0, or
+ * SL_EINVAL with err (a bad key, or a token required with no key). */
+int sl_pub__auth_init(sl_pub_t *p, const sl_cfg_t *cfg, sl_err_t *err);
+void sl_pub__auth_free(sl_pub_t *p);
+/* Once per stream request, before the upgrade: true when the request may
+ * open channel chan; otherwise it was answered (401/403) and false. */
+bool sl_pub__auth_check(sl_pub_loop_t *lp, sl_http_req_t *req, const char *chan);
+
+/* The pure rules of publisher_auth.c, exposed for tests. */
+typedef struct sl_pub_refusal {
+	int status;       /* 0: allowed; 401 or 403 */
+	const char *code; /* stable word: unauthorized, token_expired, channel_forbidden, ... */
+} sl_pub_refusal_t;
+/* True when a request with this Origin header (NULL: none) may open a
+ * stream, given the n allowed origins (none configured: any). */
+bool sl_pub_origin_allowed(const char *origin, const char *const *allowed, size_t n);
+/* The verdict on token (len bytes; NULL: none) for channel chan at now_s;
+ * why gets a sentence when refused. */
+sl_pub_refusal_t sl_pub_stream_token_check(const sl_jwt_keys_t *keys, const char *token, size_t len, const char *chan,
+					   int64_t now_s, int64_t leeway_s, char *why, size_t whylen);
 
 /* publisher_web.c */
 sl_pub_web_t *sl_pub__web_load(const char *root, const char *api_url, const char *const *metrics, size_t nmetrics);

@@ -9,7 +9,8 @@
  * its shard of every metric. Nothing hot is shared, so the loops scale with
  * the cores and no lock sits on the fan-out path. What a loop needs from the
  * others is only whether they are ready (/readyz answers for the process).
- * A stream request is checked (handshake, channel id), the channel record
+ * A stream request is checked (handshake, channel id, then Origin and
+ * stream token in publisher_auth.c), the channel record
  * is looked up with EXISTS (404 before any upgrade when the API did not
  * create it), and the socket is handed to publisher_client.c.
  * Stop (from any thread, through an async handle): close every client with
@@ -124,6 +125,11 @@ static void stream_request(sl_pub_loop_t *lp, sl_http_req_t *req, kind_t kind, s
 		sl_http_respond_error(req, 503, "shutting_down", "this publisher is shutting down");
 		return;
 	}
+	char chan[SL_PUB_CHANNEL_ID_MAX + 1];
+	memcpy(chan, id.base, id.len);
+	chan[id.len] = '\0';
+	if (!sl_pub__auth_check(lp, req, chan))
+		return;
 	lookup_t *lk = sl_xcalloc(1, sizeof(*lk));
 	lk->lp = lp;
 	lk->req = req;
@@ -276,9 +282,14 @@ static void register_metrics(sl_pub_loop_t *lp)
 	lp->m.resub = sl_metric_counter("sluice_publisher_redis_resubscribes_total", "",
 					"Times a pub/sub connection came back and its channels and markets were subscribed again.");
 	lp->m.rejected = sl_metric_counter("sluice_publisher_rejected_total", "",
-					   "Stream requests refused (bad handshake, unknown channel, Redis down).");
+					   "Stream requests refused (bad handshake, unknown channel, Redis down, token, origin).");
 	lp->m.ping_floods = sl_metric_counter("sluice_publisher_ping_floods_total", "",
 					      "WebSocket clients closed with 1008 for sending pings over the allowed rate.");
+	static const char *const refused[3] = {"reason=\"token\"", "reason=\"channel\"", "reason=\"origin\""};
+	for (int k = 0; k < 3; k++)
+		lp->m.refused[k] = sl_metric_counter("sluice_publisher_streams_refused_total", refused[k],
+						     "Stream requests refused before the upgrade: no or a bad token, a token of "
+						     "another channel, an origin not allowed.");
 	lp->m.received = sl_metric_histogram("sluice_publisher_received_latency_ms", "",
 					     "Kafka record timestamp to the update read from Redis (ms).",
 					     sl_metric_latency_ms_bounds, sl_metric_latency_ms_nbounds);
