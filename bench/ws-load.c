@@ -3,6 +3,7 @@
  *   build/bench/ws-load --url 127.0.0.1:8090 --clients 10000
  *       (--channel-prefix bench [--channels C] | --channels-file FILE) [--warmup 5] [--duration 20]
  *       [--drain 2] [--connect-rate 2000] [--ready-file F] [--max-markets 8]
+ *       [--proto sluice|centrifugo]
  *
  * Client i opens ws://url/v1/stream/<channel-prefix>-<i> (<i mod C> with
  * --channels C, so that C channels are shared by all clients), or the i-th line
@@ -19,8 +20,21 @@
  * subscribed plus --warmup seconds and lasts --duration seconds; latency
  * percentiles (0.1 ms buckets) and the delivered rate cover that window.
  * Prints one JSON line; progress goes to stderr. Never fails on a number.
- * How it fits: bench/publisher.sh and bench/sportsbook.sh run it.
- * Non-goals: TLS, compression, sending client messages, browser realism.
+ *
+ * --proto centrifugo speaks Centrifugo's client protocol (v2, JSON over
+ * WebSocket) instead, for bench/centrifugo.sh: client i opens
+ * ws://url/connection/websocket, sends {"id":1,"connect":{}}, then one frame
+ * with a subscribe command per channel of the i-th line of --channels-file
+ * (space-separated, e.g. "markets:m-0042 markets:m-0100 ..."), and counts
+ * as subscribed once every channel is acknowledged. Server frames carry
+ * newline-separated JSON objects; `{}` is the server's ping and is answered
+ * with `{}`; a publication push carries the feed's data object, whose
+ * `market`, `offset` (1, 2, 3 per market: gaps are lost messages too) and
+ * `ts` are measured exactly as sluice's updates are.
+ * How it fits: bench/publisher.sh, bench/sportsbook.sh and
+ * bench/centrifugo.sh run it.
+ * Non-goals: TLS, compression, client messages beyond the above, browser
+ * realism, Centrifugo's protobuf protocol, history and recovery.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -49,6 +63,7 @@ typedef struct wc {
 	uint8_t state; /* 0 connecting, 1 handshake, 2 open, 3 closed */
 	bool subscribed;
 	uint8_t nsubs;
+	uint8_t cf_acks; /* Centrifugo: subscribe replies received */
 	char *in;
 	size_t inlen, incap;
 	sub_t subs[MAXK];
@@ -59,7 +74,8 @@ static struct {
 	uint32_t clients, connect_rate, channels;
 	double warmup, duration, drain;
 	uint32_t max_markets;
-} o = {"127.0.0.1:8090", "bench", NULL, NULL, 1000, 2000, 0, 5, 20, 2, MAXK};
+	bool centrifugo;
+} o = {"127.0.0.1:8090", "bench", NULL, NULL, 1000, 2000, 0, 5, 20, 2, MAXK, false};
 
 static uv_loop_t *loop;
 static struct sockaddr_in addr;
@@ -67,7 +83,8 @@ static char host_hdr[300];
 static wc_t *conns;
 static char **chan_ids;
 static uint32_t next_connect, connected, subscribed_n, handshaking, open_n;
-static uint64_t hs_failed, conn_failed, closed_by_server, extra_markets, msgs_total, msgs_window, dups, other_msgs;
+static uint64_t hs_failed, conn_failed, closed_by_server, extra_markets, msgs_total, msgs_window, dups, other_msgs,
+	cf_errors;
 static uint64_t *hist, hist_n;
 static double lat_max;
 static int phase; /* 0 connecting, 1 warmup, 2 measuring, 3 draining, 4 done */
@@ -128,6 +145,28 @@ static void send_pong(wc_t *c, const unsigned char *p, size_t n)
 	send_bytes(c, (const char *)f, 6 + n);
 }
 
+/* A client text frame (masked with a zero key, which leaves the payload as
+ * it is: RFC 6455 section 5.3 only asks that the mask bit be set). */
+static void send_text(wc_t *c, const char *p, size_t n)
+{
+	char f[14 + 2048];
+	size_t h = 2;
+	if (n > 2048)
+		return;
+	f[0] = (char)0x81;
+	if (n < 126) {
+		f[1] = (char)(0x80 | n);
+	} else {
+		f[1] = (char)(0x80 | 126);
+		f[2] = (char)(n >> 8);
+		f[3] = (char)(n & 0xff);
+		h = 4;
+	}
+	memset(f + h, 0, 4);
+	memcpy(f + h + 4, p, n);
+	send_bytes(c, f, h + 4 + n);
+}
+
 static const char *find(const char *s, size_t n, const char *lit)
 {
 	size_t l = strlen(lit);
@@ -151,25 +190,12 @@ static int64_t num_after(const char *s, size_t n, const char *key)
 	return v;
 }
 
-static void on_update(wc_t *c, const char *s, size_t n, double now)
+/* One update of market m[0..ml) at offset off, stamped ts (ms): latency,
+ * offsets and duplicates, the same for either protocol. */
+static void record(wc_t *c, const char *m, size_t ml, int64_t off, int64_t ts, double now)
 {
-	static const char pre[] = "{\"type\":\"update\",\"market\":\"";
-	const char *m = s + sizeof(pre) - 1;
-	const char *end = memchr(m, '"', n - (size_t)(m - s));
-	if (!end || (size_t)(end - m) >= sizeof(c->subs[0].market))
+	if (ml >= sizeof(c->subs[0].market))
 		return;
-	size_t ml = (size_t)(end - m);
-	const char *rest = end;
-	size_t rn = n - (size_t)(rest - s);
-	int64_t off = num_after(rest, rn, "\"offset\":");
-	/* ts is the last key: search from the end. */
-	int64_t ts = -1;
-	for (size_t i = n; i-- > 6;) {
-		if (s[i] == '"' && i + 5 <= n && !memcmp(s + i, "\"ts\":", 5)) {
-			ts = num_after(s + i, n - i, "\"ts\":");
-			break;
-		}
-	}
 	sub_t *sb = NULL;
 	for (uint8_t k = 0; k < c->nsubs; k++)
 		if (strlen(c->subs[k].market) == ml && !memcmp(c->subs[k].market, m, ml)) {
@@ -215,8 +241,111 @@ static void on_update(wc_t *c, const char *s, size_t n, double now)
 	sb->offs[sb->noffs++] = off;
 }
 
+static void on_update(wc_t *c, const char *s, size_t n, double now)
+{
+	static const char pre[] = "{\"type\":\"update\",\"market\":\"";
+	const char *m = s + sizeof(pre) - 1;
+	const char *end = memchr(m, '"', n - (size_t)(m - s));
+	if (!end)
+		return;
+	int64_t off = num_after(end, n - (size_t)(end - s), "\"offset\":");
+	/* ts is the last key: search from the end. */
+	int64_t ts = -1;
+	for (size_t i = n; i-- > 6;) {
+		if (s[i] == '"' && i + 5 <= n && !memcmp(s + i, "\"ts\":", 5)) {
+			ts = num_after(s + i, n - i, "\"ts\":");
+			break;
+		}
+	}
+	record(c, m, (size_t)(end - m), off, ts, now);
+}
+
+/* Centrifugo (client protocol v2, JSON): client i's channels are the
+ * space-separated words of its line of --channels-file. */
+static void cf_send_subscribes(wc_t *c)
+{
+	char buf[2048];
+	size_t n = 0;
+	unsigned id = 2;
+	const char *p = chan_ids[c->idx];
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		size_t l = strcspn(p, " ");
+		if (!l)
+			break;
+		int w = snprintf(buf + n, sizeof(buf) - n, "%s{\"id\":%u,\"subscribe\":{\"channel\":\"%.*s\"}}",
+				 n ? "\n" : "", id++, (int)l, p);
+		if (w < 0 || (size_t)w >= sizeof(buf) - n)
+			break;
+		n += (size_t)w;
+		p += l;
+	}
+	send_text(c, buf, n);
+}
+
+static unsigned cf_nchannels(const wc_t *c)
+{
+	unsigned k = 0;
+	for (const char *p = chan_ids[c->idx]; *p;) {
+		while (*p == ' ')
+			p++;
+		size_t l = strcspn(p, " ");
+		k += l > 0;
+		p += l;
+	}
+	return k;
+}
+
+/* One JSON object of a (newline-separated) server frame. */
+static void cf_line(wc_t *c, const char *s, size_t n, double now)
+{
+	if (n == 2 && s[0] == '{' && s[1] == '}') {
+		send_text(c, "{}", 2); /* the server's ping: the pong */
+	} else if (n > 9 && !memcmp(s, "{\"push\":{", 9)) {
+		const char *d = find(s, n, "\"data\":");
+		if (!d)
+			return;
+		size_t dn = n - (size_t)(d - s);
+		const char *m = find(d, dn, "\"market\":\"");
+		if (!m)
+			return;
+		m += 10;
+		const char *end = memchr(m, '"', n - (size_t)(m - s));
+		if (!end)
+			return;
+		record(c, m, (size_t)(end - m), num_after(d, dn, "\"offset\":"), num_after(d, dn, "\"ts\":"), now);
+	} else if (n > 6 && !memcmp(s, "{\"id\":", 6)) {
+		int64_t id = num_after(s, n, "{\"id\":");
+		if (find(s, n, "\"error\":")) {
+			if (cf_errors++ < 5)
+				fprintf(stderr, "ws-load: client %u: %.*s\n", c->idx, (int)(n > 200 ? 200 : n), s);
+			return;
+		}
+		if (id == 1)
+			cf_send_subscribes(c);
+		else if (++c->cf_acks == cf_nchannels(c) && !c->subscribed) {
+			c->subscribed = true;
+			subscribed_n++;
+		}
+	} else {
+		other_msgs++;
+	}
+}
+
 static void on_text(wc_t *c, const char *s, size_t n, double now)
 {
+	if (o.centrifugo) {
+		while (n) {
+			const char *nl = memchr(s, '\n', n);
+			size_t l = nl ? (size_t)(nl - s) : n;
+			if (l)
+				cf_line(c, s, l, now);
+			s += l + (nl != NULL);
+			n -= l + (nl != NULL);
+		}
+		return;
+	}
 	if (n > 27 && !memcmp(s, "{\"type\":\"update\",\"market\":\"", 27)) {
 		on_update(c, s, n, now);
 	} else if (n > 20 && !memcmp(s, "{\"type\":\"subscribed\"", 20)) {
@@ -248,6 +377,8 @@ static size_t process(wc_t *c, const char *d, size_t n, double now)
 		c->state = 2;
 		open_n++;
 		used = (size_t)(e - d) + 4;
+		if (o.centrifugo)
+			send_text(c, "{\"id\":1,\"connect\":{}}", 22);
 	}
 	while (c->state == 2 && n - used >= 2) {
 		const unsigned char *p = (const unsigned char *)d + used;
@@ -377,9 +508,9 @@ static void connect_cb(uv_connect_t *req, int status)
 		id = idbuf;
 	}
 	int n = snprintf(reqbuf, sizeof(reqbuf),
-			 "GET /v1/stream/%s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+			 "GET %s%s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
 			 "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n",
-			 id, host_hdr, key);
+			 o.centrifugo ? "/connection/websocket" : "/v1/stream/", o.centrifugo ? "" : id, host_hdr, key);
 	uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
 	send_bytes(c, reqbuf, (size_t)n);
 }
@@ -510,12 +641,13 @@ static void finish(void)
 	printf("{\"clients\":%u,\"connected\":%u,\"subscribed\":%u,\"handshake_failed\":%llu,\"connect_failed\":%llu,"
 	       "\"closed_by_server\":%llu,\"window_s\":%.2f,\"messages\":%llu,\"msgs_per_s\":%.1f,\"p50_ms\":%.2f,"
 	       "\"p99_ms\":%.2f,\"p999_ms\":%.2f,\"max_ms\":%.2f,\"lost\":%llu,\"dup\":%llu,\"gaps\":%llu,"
-	       "\"markets\":%llu,\"messages_total\":%llu,\"cpu_s\":%.2f,\"rss_kb\":%ld}\n",
+	       "\"markets\":%llu,\"messages_total\":%llu,\"other\":%llu,\"server_errors\":%llu,\"cpu_s\":%.2f,"
+	       "\"rss_kb\":%ld}\n",
 	       o.clients, connected, subscribed_n, (unsigned long long)hs_failed, (unsigned long long)conn_failed,
 	       (unsigned long long)closed_by_server, win, (unsigned long long)msgs_window,
 	       win > 0 ? msgs_window / win : 0, pct(0.50), pct(0.99), pct(0.999), lat_max, (unsigned long long)lost,
 	       (unsigned long long)dups, (unsigned long long)gaps, (unsigned long long)markets,
-	       (unsigned long long)msgs_total,
+	       (unsigned long long)msgs_total, (unsigned long long)other_msgs, (unsigned long long)cf_errors,
 	       ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6,
 	       ru.ru_maxrss);
 	fflush(stdout);
@@ -610,7 +742,13 @@ int main(int argc, char **argv)
 			o.drain = atof(v);
 		else if (opt(argc, argv, &i, "--connect-rate", &v))
 			o.connect_rate = (uint32_t)atoi(v);
-		else if (opt(argc, argv, &i, "--max-markets", &v))
+		else if (opt(argc, argv, &i, "--proto", &v)) {
+			if (strcmp(v, "sluice") && strcmp(v, "centrifugo")) {
+				fprintf(stderr, "ws-load: --proto sluice|centrifugo\n");
+				return 2;
+			}
+			o.centrifugo = !strcmp(v, "centrifugo");
+		} else if (opt(argc, argv, &i, "--max-markets", &v))
 			o.max_markets = (uint32_t)atoi(v) > MAXK ? MAXK : (uint32_t)atoi(v);
 		else {
 			fprintf(stderr, "ws-load: unknown option %s\n", argv[i]);
@@ -630,6 +768,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	snprintf(host_hdr, sizeof(host_hdr), "%s", o.url);
+	if (o.centrifugo && !o.chan_file) {
+		fprintf(stderr, "ws-load: --proto centrifugo needs --channels-file (a line of channels per client)\n");
+		return 2;
+	}
 	if (o.chan_file) {
 		FILE *f = fopen(o.chan_file, "r");
 		if (!f) {
