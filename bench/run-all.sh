@@ -12,6 +12,7 @@ for b in bench/*.sh; do
 	name=$(basename "$b" .sh)
 	[ "$name" = run-all ] && continue
 	[ "$name" = lib ] && continue
+	[[ "$name" = install-* ]] && continue # helpers, not benchmarks
 	[ $# -gt 0 ] && [[ " $* " != *" $name "* ]] && continue
 	echo "=== bench $name"
 	bash "$b" || { echo "bench $name failed"; rc=1; }

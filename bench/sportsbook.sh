@@ -24,7 +24,9 @@
 # Knobs (env): BENCH_CLIENTS (10000), BENCH_MARKETS (1000), BENCH_RATES
 # ("1000 2000 3000 4000 6000 8000"), BENCH_DURATION (15 s per step),
 # BENCH_FEED_ARGS, BENCH_REDUCER_ARGS, BENCH_PUBLISHER_ARGS (extra flags,
-# e.g. "-X kafka.linger.ms=1" for the feed), BENCH_NOTE (a line for the table).
+# e.g. "-X kafka.linger.ms=1" for the feed), BENCH_NOTE (a line for the table),
+# BENCH_JSON_OUT (a file to which each step's JSON line is appended, for
+# bench/centrifugo.sh).
 # Never fails on a number; exits non-zero only when it could not run.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -174,6 +176,7 @@ steps=()
 for r in $rates; do
 	j=$(one "$r") || { echo "sportsbook.sh: step $r failed (logs in $st)" >&2; break; }
 	echo "$j" >&2; steps+=("$j")
+	[ -n "${BENCH_JSON_OUT:-}" ] && echo "$j" >> "$BENCH_JSON_OUT"
 done
 [ ${#steps[@]} -gt 0 ] || exit 1
 python3 - "$(git rev-parse --short HEAD 2>/dev/null)" "$(cut -d' ' -f1-3 /proc/loadavg)" "${BENCH_NOTE:-}" \
