@@ -30,8 +30,14 @@
 #include <string.h>
 
 /* ---- loading a partition from Redis: SMEMBERS subs + HGETALL state ---- */
+/* librdkafka keeps a partition's pause across its unassign and a later
+ * assign to this same process (a revoke pauses it, then the group hands
+ * it back): the partition would never fetch again. So what this process
+ * paused is resumed before it is given up; it is unassigned right after,
+ * so the resume's fetch barrier (see sl_reducer__pause_part) costs nothing. */
 static void forget(sl_reducer_t *r, int32_t id)
 {
+	sl_reducer__pause_part(r, id, false);
 	sl_rmodel_forget(r->model, id);
 	sl_reducer__io_forget(r, id);
 }
