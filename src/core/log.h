@@ -88,6 +88,7 @@
 	X(rate, "records per second") \
 	X(reason, "why, as a word from a fixed set (slow_consumer, redis_unavailable, ...)") \
 	X(records, "a number of records") \
+	X(replicas, "Redis replicas that acknowledged the writes (WAIT)") \
 	X(requests, "a number of requests") \
 	X(root, "a directory") \
 	X(signal, "signal number") \

@@ -12,6 +12,14 @@
  * the acknowledged offsets (async, explicit list) at most every 100 ms, so
  * a fast stream of small batches does not become a stream of OffsetCommit
  * requests: offsets are committed only after Redis accepted the writes.
+ * With --redis-wait-replicas N (a Redis with replicas behind Sentinel),
+ * accepted is not enough: a batch's offsets wait as unconfirmed until a
+ * WAIT N sent on the same connection (by the tick, one at a time) answers
+ * that N replicas have everything written before it; only then do they
+ * count as acknowledged. A failover then cannot lose a committed write: the
+ * promoted replica holds it. A WAIT that finds fewer replicas (timed out
+ * after --redis-wait-timeout-ms: WAIT holds the connection that long) is
+ * asked again a second later; records keep flowing, only commits wait.
  * A batch whose replies fail (connection lost, error reply) keeps its
  * records and waits on the retry list; the partitions are paused until
  * Redis is back and the retries are resent in order, ahead of new batches
@@ -287,7 +295,13 @@ static void finish(sl_batch_t *b)
 		sl_rec_t *rec = &b->recs[i];
 		if (!rec->replay)
 			sl_metric_observe(r->m.latency, now - (double)rec->ts);
-		sl_rmodel_ack(r->model, rec->partition, rec->offset);
+		if (r->wait_replicas > 0) {
+			sl_part_io_t *io = sl_reducer__io(r, rec->partition);
+			if (io && rec->offset + 1 > io->unconfirmed_next)
+				io->unconfirmed_next = rec->offset + 1;
+		} else {
+			sl_rmodel_ack(r->model, rec->partition, rec->offset);
+		}
 	}
 	count_parts(r, b, -1);
 	sl_metric_add(r->m.batches, 1);
@@ -312,6 +326,61 @@ void sl_reducer__resend(sl_reducer_t *r)
 		sl_log_info("batches_resent", SL_KV(count, n));
 }
 
+void sl_reducer__drop_retries(sl_reducer_t *r)
+{
+	sl_batch_t *b = r->retry_head;
+	r->retry_head = r->retry_tail = NULL;
+	while (b) {
+		sl_batch_t *next = b->next;
+		count_parts(r, b, -1);
+		sl_reducer__batch_free(b);
+		b = next;
+	}
+}
+
+/* ---- WAIT: writes confirmed by the replicas ---- */
+static void wait_reply_cb(sl_rconn_t *rc, redisReply *reply, void *arg)
+{
+	(void)rc;
+	sl_reducer_t *r = arg;
+	r->wait_inflight = false;
+	if (!reply)
+		return; /* dropped: the reload after the reconnect starts over */
+	long long got = reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1;
+	if (got < r->wait_replicas) {
+		/* Replies come in order: every batch sent before this WAIT has
+		 * finished, and stays unconfirmed until a later WAIT. */
+		sl_metric_add(r->m.wait_short, 1);
+		r->wait_retry_ms = sl_clock_mono_ms() + 1000;
+		if (!r->wait_short)
+			sl_log_warn("redis_replicas_behind", SL_KV(replicas, got), SL_KV(timeout_ms, r->wait_timeout_ms));
+		r->wait_short = true;
+		return;
+	}
+	if (r->wait_short)
+		sl_log_info("redis_replicas_caught_up", SL_KV(replicas, got));
+	r->wait_short = false;
+	for (int32_t i = 0; i < r->npio; i++) {
+		sl_part_io_t *io = r->pio[i];
+		if (io && io->unconfirmed_next > 0) {
+			sl_rmodel_ack(r->model, i, io->unconfirmed_next - 1);
+			io->unconfirmed_next = 0;
+		}
+	}
+}
+
+void sl_reducer__confirm(sl_reducer_t *r)
+{
+	if (r->wait_replicas <= 0 || r->wait_inflight || !sl_rconn_connected(r->rc) ||
+	    sl_clock_mono_ms() < r->wait_retry_ms)
+		return;
+	bool any = false;
+	for (int32_t i = 0; i < r->npio && !any; i++)
+		any = r->pio[i] && r->pio[i]->unconfirmed_next > 0;
+	if (any && sl_rconn_command(r->rc, wait_reply_cb, r, "WAIT %d %d", r->wait_replicas, r->wait_timeout_ms) == 0)
+		r->wait_inflight = true;
+}
+
 /* ---- taking records ---- */
 void sl_reducer__records(sl_reducer_t *r)
 {
@@ -332,6 +401,10 @@ void sl_reducer__records(sl_reducer_t *r)
 		}
 		sl_rpart_t *p = sl_rmodel_part(r->model, rkm->partition);
 		sl_part_io_t *io = sl_reducer__io(r, rkm->partition);
+		if (io && !io->taken) {
+			io->taken = true;
+			io->first_taken = rkm->offset;
+		}
 		if (p && io && p->st == SL_PART_LOADING) {
 			/* Held until the load ends; a long load pauses the partition
 			 * at the position reached (every held record was delivered,

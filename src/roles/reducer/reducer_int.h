@@ -46,6 +46,11 @@ typedef struct sl_part_io {
 	rd_kafka_message_t **held;  /* records that arrived while loading */
 	size_t nheld, capheld;
 	bool paused;                /* paused by this process (and only then resumed) */
+	/* WAIT mode (--redis-wait-replicas): offsets Redis accepted count for
+	 * commits only once a WAIT confirmed them (reducer_batch.c). */
+	int64_t unconfirmed_next;   /* after the highest offset not yet confirmed; 0 none */
+	bool taken;                 /* a record was taken since the assignment or reload */
+	int64_t first_taken;        /* its offset: where a reload goes back to at worst */
 } sl_part_io_t;
 
 /* ---- batches (reducer_batch.c) ---- */
@@ -106,6 +111,11 @@ typedef struct sl_reducer {
 	int ninflight;
 	sl_batch_t *retry_head, *retry_tail;       /* failed, resent when Redis is back */
 	bool redis_paused;       /* partitions paused because Redis is down */
+	int wait_replicas;       /* --redis-wait-replicas: 0 off */
+	int wait_timeout_ms;
+	bool wait_inflight;      /* a WAIT was sent and is not answered yet */
+	bool wait_short;         /* the last WAIT found fewer replicas (logged once) */
+	int64_t wait_retry_ms;   /* after a short WAIT, the next not before this */
 
 	/* revoke in progress (one at a time: librdkafka waits for our unassign) */
 	rd_kafka_topic_partition_list_t *revoking;
@@ -125,7 +135,7 @@ typedef struct sl_reducer {
 	struct {
 		sl_metric_t *records_in, *messages_out, *batches, *batch_records, *pipeline_cmds, *latency, *poll_latency,
 			*lag, *owned, *subs, *commands, *snapshots, *stale, *replayed, *failed, *redis_pending,
-			*load_ms, *commits_failed;
+			*load_ms, *commits_failed, *wait_short, *reloads;
 	} m;
 } sl_reducer_t;
 
@@ -139,6 +149,9 @@ void sl_reducer__retry_loads(sl_reducer_t *r);
 void sl_reducer__maybe_finish_revoke(sl_reducer_t *r);
 /* Forget every partition (shutdown). */
 void sl_reducer__forget_all(sl_reducer_t *r);
+/* WAIT mode, Redis back (perhaps another primary): every owned partition
+ * is loaded again and consumed again from its confirmed offset. */
+void sl_reducer__reload_all(sl_reducer_t *r);
 
 /* reducer_batch.c */
 /* Take up to max_batch records and send one pipeline. */
@@ -148,6 +161,10 @@ void sl_reducer__add_record(sl_reducer_t *r, sl_batch_t **b, const rd_kafka_mess
 void sl_reducer__send(sl_reducer_t *r, sl_batch_t *b);
 /* Resend failed batches (Redis is back). */
 void sl_reducer__resend(sl_reducer_t *r);
+/* Drop failed batches (WAIT mode: a reload consumes their records again). */
+void sl_reducer__drop_retries(sl_reducer_t *r);
+/* WAIT mode: ask Redis to confirm the writes not yet confirmed (the tick). */
+void sl_reducer__confirm(sl_reducer_t *r);
 void sl_reducer__batch_free(sl_batch_t *b);
 
 /* reducer_commands.c */

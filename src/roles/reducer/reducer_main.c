@@ -43,6 +43,11 @@
 static const sl_cfg_key_t reducer_keys[] = {
 	{"port", NULL, "SLUICE_REDUCER_PORT", SL_CFG_INT, "8091", 0, 65535, "ops HTTP port (/healthz /readyz /metrics)"},
 	{"group", NULL, "SLUICE_REDUCER_GROUP", SL_CFG_STR, "sluice-reducers", 0, 0, "consumer group of the reducers"},
+	{"redis-wait-replicas", NULL, "SLUICE_REDIS_WAIT_REPLICAS", SL_CFG_INT, "0", 0, 16,
+	 "offsets are committed only once this many Redis replicas have the writes (WAIT); 0: off, for a "
+	 "single Redis"},
+	{"redis-wait-timeout-ms", NULL, "SLUICE_REDIS_WAIT_TIMEOUT_MS", SL_CFG_INT, "200", 1, 60000,
+	 "how long a WAIT may hold the reducer's Redis connection; a short answer is asked again a second later"},
 	{"max-batch", NULL, "SLUICE_REDUCER_MAX_BATCH", SL_CFG_INT, "10000", 1, 1000000,
 	 "records taken per loop turn (one Redis pipeline)"},
 	{"max-pending", NULL, "SLUICE_REDUCER_MAX_PENDING", SL_CFG_INT, "200000", 100, 100000000,
@@ -116,6 +121,17 @@ static void redis_recover(sl_reducer_t *r)
 {
 	if (!sl_rconn_connected(r->rc) || r->stopping)
 		return;
+	if (r->wait_replicas > 0 && r->redis_paused && r->ninflight == 0) {
+		/* WAIT mode: this may be another primary (a failover), which
+		 * holds what WAIT confirmed and perhaps no more: start over from
+		 * there instead of resending (reducer_rebalance.c). */
+		sl_reducer__drop_retries(r);
+		r->redis_paused = false;
+		r->wait_inflight = false;
+		sl_reducer__reload_all(r);
+		sl_log_info("consumption_resumed", SL_KV(reason, "redis_available"));
+		return;
+	}
 	sl_reducer__retry_loads(r);
 	if (r->retry_head && r->ninflight == 0)
 		sl_reducer__resend(r);
@@ -218,6 +234,7 @@ static void maybe_start(sl_reducer_t *r)
 /* The 100 ms tick: whatever waits for a condition is retried here. */
 static void tick(sl_reducer_t *r)
 {
+	sl_reducer__confirm(r);
 	sl_reducer__commit_acked(r);
 	maybe_start(r);
 	if (r->retry_head || r->redis_paused)
@@ -285,6 +302,10 @@ static void metrics_init(sl_reducer_t *r)
 	r->m.load_ms = sl_metric_histogram("sluice_reducer_partition_load_ms", "", "time to load a partition",
 					   sl_metric_latency_ms_bounds, sl_metric_latency_ms_nbounds);
 	r->m.commits_failed = sl_metric_counter("sluice_reducer_commits_failed_total", "", "offset commits that failed");
+	r->m.wait_short = sl_metric_counter("sluice_reducer_redis_wait_short_total", "",
+					    "WAITs answered by fewer replicas than --redis-wait-replicas (commits wait)");
+	r->m.reloads = sl_metric_counter("sluice_reducer_reloads_total", "",
+					 "reloads of every partition after Redis came back in WAIT mode");
 	sl_metrics_on_collect(collect_cb, r);
 }
 
@@ -521,6 +542,8 @@ static int reducer_run(sl_cfg_t *cfg)
 	r->max_pending = (size_t)sl_cfg_int(cfg, "max-pending");
 	r->max_inflight = (int)sl_cfg_int(cfg, "max-inflight");
 	r->drain_ms = (int)sl_cfg_int(cfg, "drain-timeout-ms");
+	r->wait_replicas = (int)sl_cfg_int(cfg, "redis-wait-replicas");
+	r->wait_timeout_ms = (int)sl_cfg_int(cfg, "redis-wait-timeout-ms");
 	r->model = sl_rmodel_new();
 	r->idle_cb = idle_cb;
 	sl_err_t err = {0};

@@ -280,6 +280,52 @@ void sl_reducer__retry_loads(sl_reducer_t *r)
 	}
 }
 
+/* The new primary holds what WAIT confirmed, perhaps not more: each owned
+ * partition (but one being revoked) starts over, emptied and loaded again
+ * from Redis, and its consumption goes back to its confirmed offset (else
+ * to the first record taken since it was assigned), so whatever the old
+ * primary had and the new one lacks is written again. Resume first, then
+ * seek: both are queued to librdkafka in that order, so the seek's
+ * position wins over the one a resume restarts from (see
+ * sl_reducer__pause_part); records fetched before it are older versions
+ * that the consumer drops. */
+void sl_reducer__reload_all(sl_reducer_t *r)
+{
+	rd_kafka_topic_partition_list_t *seek = rd_kafka_topic_partition_list_new(4);
+	int n = 0;
+	for (int32_t i = 0; i < sl_rmodel_nparts(r->model); i++) {
+		sl_rpart_t *p = sl_rmodel_part(r->model, i);
+		sl_part_io_t *io = sl_reducer__io(r, i);
+		if (!p || !io || p->st == SL_PART_REVOKING)
+			continue;
+		int64_t to = p->acked_next >= 0 ? p->acked_next : io->taken ? io->first_taken : -1;
+		sl_reducer__pause_part(r, i, false);
+		p = sl_rmodel_assign(r->model, i);
+		io = sl_reducer__io_new(r, i);
+		if (to >= 0) {
+			rd_kafka_topic_partition_list_add(seek, r->data_topic, i)->offset = to;
+			io->taken = true;
+			io->first_taken = to;
+		}
+		n++;
+	}
+	if (seek->cnt) {
+		rd_kafka_error_t *e = rd_kafka_seek_partitions(r->rk, seek, 0);
+		if (e) {
+			sl_log_error("seek_failed", SL_KV(error, rd_kafka_error_string(e)));
+			rd_kafka_error_destroy(e);
+		}
+	}
+	rd_kafka_topic_partition_list_destroy(seek);
+	sl_metric_add(r->m.reloads, 1);
+	sl_log_info("partitions_reloading", SL_KV(partitions, n), SL_KV(reason, "redis_reconnected"));
+	for (int32_t i = 0; i < sl_rmodel_nparts(r->model); i++) {
+		sl_rpart_t *p = sl_rmodel_part(r->model, i);
+		if (p && p->st == SL_PART_LOADING)
+			start_load(r, p);
+	}
+}
+
 void sl_reducer__forget_all(sl_reducer_t *r)
 {
 	for (int32_t i = 0; i < sl_rmodel_nparts(r->model); i++)
