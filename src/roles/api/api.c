@@ -518,6 +518,11 @@ static int api_run(sl_cfg_t *cfg)
 	a.ttl_ms = sl_cfg_int(cfg, "channel-ttl-ms");
 	a.leeway_s = sl_auth_leeway_s(cfg);
 	a.stream_token_ttl_s = sl_cfg_int(cfg, "stream-token-ttl-s");
+	/* Twice the command's bound: a create that neither finished nor
+	 * rolled back by then died with its API instance (api_flow.c). */
+	a.pending_ms = 2 * sl_cfg_int(cfg, "command-timeout-ms");
+	if (a.pending_ms > a.ttl_ms)
+		a.pending_ms = a.ttl_ms;
 	sl_err_t err = {0};
 	if (sl_auth_jwt_keys_from_cfg(cfg, &a.jwt, &err) < 0 || sl_auth_signer_from_cfg(cfg, &a.signer, &err) < 0 ||
 	    sl_auth_check_exposure(cfg, "sluice api", sl_cfg_str(cfg, "listen-host"), a.jwt || a.api_key,

@@ -8,6 +8,12 @@
  * When Kafka refuses the command (delivery report with an error, bounded by
  * message.timeout.ms) the Redis write is undone (only what this request
  * added or removed) and the client gets 503: nothing changed.
+ * A create is written with a short expiry (twice --command-timeout-ms),
+ * pushed to the channel's full TTL only once Kafka acknowledged its
+ * command, and 201 goes out after that. An API instance that dies between
+ * its Redis write and its command (SIGKILL, a crash) so leaves no half
+ * channel: the expiry sweep of any instance closes it within seconds, and
+ * its client, which never got a 201, sees a failure either way.
  * Closing a channel goes the other way round: the `close` command first
  * (if Kafka is down nothing changes), then the Redis records are deleted
  * and {"type":"closed"} is published to the channel's stream.
@@ -330,10 +336,12 @@ static void stream_token(sl_api_op_t *op, sl_buf_t *b)
 }
 
 /* ---- POST /v1/channels ---- */
-static void create_produced(sl_api_op_t *op)
+static void create_confirmed(sl_api_op_t *op)
 {
-	if (op->kafka_err) {
-		run(op, issue_rollback, rollback_done);
+	if (op->failed) {
+		/* The command is in Kafka but the full TTL did not get in: the
+		 * sweep closes the channel (close command, records deleted). */
+		redis_failed(op);
 		return;
 	}
 	sl_buf_t b = SL_BUF_INIT;
@@ -345,6 +353,38 @@ static void create_produced(sl_api_op_t *op)
 	sl_log_debug("channel_created", SL_KV(channel, op->id), SL_KV(markets, op->nmarkets));
 	sl_api__finish(op, 201, b.data);
 	sl_buf_free(&b);
+}
+
+/* ZADD XX CH answers 1 when the expiry moved; 0 means the sweep claimed
+ * the channel meanwhile (the create outlived its pending time). The new
+ * expiry is always later than the pending one, so that it moves even when
+ * the TTL is no longer than the pending time and no millisecond passed. */
+static void confirm_fn(sl_api_op_t *op, redisReply *reply, size_t idx)
+{
+	(void)idx;
+	if (reply->type != REDIS_REPLY_INTEGER || reply->integer != 1)
+		op->failed = true;
+}
+
+static void issue_confirm(sl_api_op_t *op)
+{
+	sl_buf_t k = SL_BUF_INIT;
+	char exp[24];
+	int64_t t = sl_clock_wall_ms() + op->a->ttl_ms;
+	snprintf(exp, sizeof(exp), "%lld", (long long)(t > op->pending_exp ? t : op->pending_exp + 1));
+	sl_rstate_key_expiry(&k, op->a->prefix);
+	const char *v[] = {"ZADD", k.data, "XX", "CH", exp, op->id};
+	cmdv(op, confirm_fn, 6, v);
+	sl_buf_free(&k);
+}
+
+static void create_produced(sl_api_op_t *op)
+{
+	if (op->kafka_err) {
+		run(op, issue_rollback, rollback_done);
+		return;
+	}
+	run(op, issue_confirm, create_confirmed);
 }
 
 static void create_written(sl_api_op_t *op)
@@ -411,7 +451,8 @@ static void issue_create(sl_api_op_t *op)
 	int64_t t = sl_clock_wall_ms();
 	snprintf(nk, sizeof(nk), "%zu", nkeys);
 	snprintf(maxc, sizeof(maxc), "%ld", op->a->max_creator_channels);
-	snprintf(exp, sizeof(exp), "%lld", (long long)(t + op->a->ttl_ms));
+	op->pending_exp = t + op->a->pending_ms;
+	snprintf(exp, sizeof(exp), "%lld", (long long)op->pending_exp);
 	snprintf(now, sizeof(now), "%lld", (long long)t);
 	snprintf(cnt, sizeof(cnt), "%zu", n);
 	key_channel(op, &keys[0]);

@@ -44,6 +44,7 @@ typedef struct sl_api {
 	long max_channel_markets; /* per channel */
 	long max_creator_channels; /* per creator; 0: no limit */
 	int64_t ttl_ms;          /* a channel no stream holds this long is closed */
+	int64_t pending_ms;      /* a channel whose create did not finish is closed after this */
 	int64_t next_sweep_ms;
 	bool sweeping;
 	rd_kafka_t *rk;
@@ -99,6 +100,7 @@ struct sl_api_op {
 	bool quota;             /* create: the creator holds too many channels */
 	bool full;              /* subscribe: the channel would hold too many markets */
 	bool expiring;          /* a close of an expired channel, started by the sweeper */
+	int64_t pending_exp;    /* create: the short expiry written first (ms) */
 };
 
 /* api_auth.c */
