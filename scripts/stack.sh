@@ -55,6 +55,9 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case $brokers in 1|3) ;; *) die "stack.sh: --brokers must be 1 or 3" ;; esac
+# Absolute: Redis changes into its --dir, and Sentinel rewrites its config
+# files with the paths it was given.
+case $dir in /*) ;; *) dir=$PWD/$dir ;; esac
 
 # Ports of an existing stack win over flags, so `up` after `down` reuses them.
 load_layout() {
