@@ -62,6 +62,12 @@ OPT_ASAN    := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-san
 $(eval $(call flavour,build,$(OPT_RELEASE)))
 $(eval $(call flavour,build-asan,$(OPT_ASAN)))
 
+# test_reducer plays Redis replies by hand: the calls reducer_batch.c
+# makes to Redis and to the loop go to the test's __wrap_ functions.
+comma := ,
+WRAP_test_reducer := $(addprefix -Wl$(comma)--wrap=,sl_rconn_commandargv sl_rconn_command sl_rconn_connected \
+	sl_reducer__redis_failed sl_reducer__schedule)
+
 UNIT_BINS      := $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRC))
 UNIT_BINS_ASAN := $(patsubst tests/unit/%.c,build-asan/tests/%,$(UNIT_SRC))
 BENCH_BINS     := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC))

@@ -4,12 +4,21 @@
  * (valid JSON, only loaded partitions, only the markets with state), the
  * memory of recent begins, and which offsets get committed. ASan checks
  * that forgetting a partition frees everything.
+ * Then the batch path (reducer_batch.c) with Redis mocked by -Wl,--wrap
+ * (see WRAP_test_reducer in the Makefile): replies are played by hand, in
+ * order, to check that offsets are acknowledged only up to the first
+ * failed batch, and in WAIT mode only once a WAIT confirmed them, a short
+ * WAIT confirming nothing. This part includes the reducer's internal
+ * header on purpose: it tests internals, as libuv's tests do.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "core/alloc.h"
+#include "redis/rstate.h"
+#include "roles/reducer/reducer_int.h"
 #include "roles/reducer/reducer_model.h"
 
 #include <jansson.h>
@@ -249,6 +258,224 @@ static void test_commits(void **state)
 	sl_rmodel_free(m);
 }
 
+/* ---- the batch path, Redis mocked ---- */
+#define MAXCMD 16
+static struct {
+	sl_rconn_reply_cb cb;
+	void *arg;
+	bool wait;
+} cmds[MAXCMD];
+static int ncmds;
+static int redis_failed_calls;
+
+int __wrap_sl_rconn_commandargv(sl_rconn_t *rc, sl_rconn_reply_cb cb, void *arg, int argc, const char **argv,
+				const size_t *argvlen);
+int __wrap_sl_rconn_commandargv(sl_rconn_t *rc, sl_rconn_reply_cb cb, void *arg, int argc, const char **argv,
+				const size_t *argvlen)
+{
+	(void)rc, (void)argv, (void)argvlen;
+	assert_true(argc > 0 && ncmds < MAXCMD);
+	cmds[ncmds].cb = cb;
+	cmds[ncmds].arg = arg;
+	cmds[ncmds++].wait = false;
+	return 0;
+}
+
+int __wrap_sl_rconn_command(sl_rconn_t *rc, sl_rconn_reply_cb cb, void *arg, const char *fmt, ...);
+int __wrap_sl_rconn_command(sl_rconn_t *rc, sl_rconn_reply_cb cb, void *arg, const char *fmt, ...)
+{
+	(void)rc;
+	assert_non_null(strstr(fmt, "WAIT"));
+	assert_true(ncmds < MAXCMD);
+	cmds[ncmds].cb = cb;
+	cmds[ncmds].arg = arg;
+	cmds[ncmds++].wait = true;
+	return 0;
+}
+
+bool __wrap_sl_rconn_connected(const sl_rconn_t *rc);
+bool __wrap_sl_rconn_connected(const sl_rconn_t *rc)
+{
+	(void)rc;
+	return true;
+}
+
+void __wrap_sl_reducer__redis_failed(sl_reducer_t *r);
+void __wrap_sl_reducer__redis_failed(sl_reducer_t *r)
+{
+	r->redis_paused = true;
+	redis_failed_calls++;
+}
+
+void __wrap_sl_reducer__schedule(sl_reducer_t *r);
+void __wrap_sl_reducer__schedule(sl_reducer_t *r)
+{
+	(void)r;
+}
+
+/* Answer command i: an OK, an error, or (WAIT) the number of replicas. */
+static void reply(int i, int type, long long n)
+{
+	redisReply rep = {.type = type, .integer = n, .str = (char *)"ERR mocked", .len = 10};
+	assert_true(i < ncmds);
+	cmds[i].cb(NULL, &rep, cmds[i].arg);
+}
+
+static sl_reducer_t *reducer_new(int wait_replicas)
+{
+	static sl_metric_t *c, *h;
+	if (!c) {
+		c = sl_metric_counter("test_reducer_counter", "", "test");
+		h = sl_metric_histogram("test_reducer_histogram", "", "test", sl_metric_latency_ms_bounds,
+					sl_metric_latency_ms_nbounds);
+	}
+	sl_reducer_t *r = sl_xcalloc(1, sizeof(*r));
+	r->m.failed = r->m.batches = r->m.messages_out = r->m.wait_short = c;
+	r->m.latency = r->m.pipeline_cmds = r->m.batch_records = h;
+	r->rc = (sl_rconn_t *)r; /* never dereferenced: every use is mocked */
+	r->prefix = "t";
+	r->max_inflight = 8;
+	r->wait_replicas = wait_replicas;
+	r->wait_timeout_ms = 10;
+	r->model = sl_rmodel_new();
+	sl_rmodel_loaded(r->model, sl_rmodel_assign(r->model, 0));
+	sl_reducer__io_new(r, 0);
+	ncmds = redis_failed_calls = 0;
+	return r;
+}
+
+static void reducer_free(sl_reducer_t *r)
+{
+	assert_null(r->inflight_head);
+	assert_int_equal(r->ninflight, 0);
+	sl_reducer__drop_retries(r);
+	assert_int_equal(sl_rmodel_part(r->model, 0)->inflight, 0);
+	sl_reducer__io_forget(r, 0);
+	free(r->pio);
+	sl_rmodel_free(r->model);
+	free(r);
+}
+
+/* n records of partition 0 from offset first, one market each: one EVAL. */
+static sl_batch_t *batch_new(sl_reducer_t *r, int64_t first, int n)
+{
+	sl_batch_t *b = sl_xcalloc(1, sizeof(*b));
+	b->r = r;
+	b->recs = sl_xcalloc((size_t)n, sizeof(*b->recs));
+	b->n = b->cap = (size_t)n;
+	for (int i = 0; i < n; i++) {
+		sl_rec_t *rec = &b->recs[i];
+		char market[16];
+		int mlen = snprintf(market, sizeof(market), "m-%d", i);
+		rec->partition = 0;
+		rec->offset = first + i;
+		rec->moff = (uint32_t)b->text.len;
+		rec->mlen = (uint32_t)mlen;
+		sl_buf_append(&b->text, market, (size_t)mlen);
+		rec->joff = (uint32_t)b->text.len;
+		sl_buf_append(&b->text, "1", 1);
+		rec->jlen = 1;
+	}
+	return b;
+}
+
+static int retries(const sl_reducer_t *r)
+{
+	int n = 0;
+	for (const sl_batch_t *b = r->retry_head; b; b = b->next)
+		n++;
+	return n;
+}
+
+/* An error reply leaves the connection up, so a later batch can succeed
+ * while an earlier one failed: its offsets must not be acknowledged (the
+ * acknowledged offset only moves forward and would pass the failed
+ * records); it waits behind the failed one and both are resent in order. */
+static void test_batch_after_failed_one(void **state)
+{
+	(void)state;
+	sl_reducer_t *r = reducer_new(0);
+	sl_batch_t *b1 = batch_new(r, 10, 2), *b2 = batch_new(r, 12, 2);
+	sl_reducer__send(r, b1);
+	sl_reducer__send(r, b2);
+	assert_int_equal(ncmds, 2);
+	reply(0, REDIS_REPLY_ERROR, 0);
+	reply(1, REDIS_REPLY_STATUS, 0);
+	assert_int_equal(redis_failed_calls, 2);
+	assert_int_equal(retries(r), 2);
+	assert_ptr_equal(r->retry_head, b1);
+	assert_true(sl_rmodel_part(r->model, 0)->acked_next == -1);
+	/* Redis is back: resent in order, and now acknowledged. */
+	r->redis_paused = false;
+	sl_reducer__resend(r);
+	assert_int_equal(ncmds, 4);
+	reply(2, REDIS_REPLY_INTEGER, 1);
+	assert_true(sl_rmodel_part(r->model, 0)->acked_next == 12);
+	reply(3, REDIS_REPLY_INTEGER, 1);
+	assert_true(sl_rmodel_part(r->model, 0)->acked_next == 14);
+	assert_int_equal(retries(r), 0);
+	reducer_free(r);
+}
+
+/* WAIT mode: the same order, and no WAIT may confirm a batch that waits
+ * behind a failed one. */
+static void test_wait_after_failed_batch(void **state)
+{
+	(void)state;
+	sl_reducer_t *r = reducer_new(1);
+	sl_reducer__send(r, batch_new(r, 0, 2));
+	sl_reducer__send(r, batch_new(r, 2, 2));
+	sl_reducer__send(r, batch_new(r, 4, 2));
+	reply(0, REDIS_REPLY_STATUS, 0); /* 0..1 written */
+	reply(1, REDIS_REPLY_ERROR, 0);  /* 2..3 failed */
+	reply(2, REDIS_REPLY_STATUS, 0); /* 4..5 written, behind a failure */
+	assert_int_equal(retries(r), 2);
+	sl_reducer__confirm(r);
+	assert_int_equal(ncmds, 4);
+	assert_true(cmds[3].wait);
+	reply(3, REDIS_REPLY_INTEGER, 1);
+	/* Confirmed up to the failed batch, not past it. */
+	assert_true(sl_rmodel_part(r->model, 0)->acked_next == 2);
+	sl_reducer__confirm(r);
+	assert_int_equal(ncmds, 4); /* nothing left to confirm */
+	reducer_free(r);
+}
+
+/* WAIT mode: Redis accepting is not enough; a short WAIT confirms
+ * nothing (asked again a second later), and a later WAIT confirms every
+ * batch finished before it, including those before the short one. */
+static void test_wait_confirms(void **state)
+{
+	(void)state;
+	sl_reducer_t *r = reducer_new(1);
+	sl_reducer__confirm(r);
+	assert_int_equal(ncmds, 0); /* nothing written: no WAIT */
+	sl_reducer__send(r, batch_new(r, 0, 2));
+	reply(0, REDIS_REPLY_STATUS, 0);
+	assert_true(sl_rmodel_part(r->model, 0)->acked_next == -1);
+	sl_reducer__confirm(r);
+	assert_int_equal(ncmds, 2);
+	assert_true(cmds[1].wait);
+	sl_reducer__confirm(r); /* one WAIT at a time */
+	assert_int_equal(ncmds, 2);
+	sl_reducer__send(r, batch_new(r, 2, 2)); /* after the WAIT */
+	reply(1, REDIS_REPLY_INTEGER, 0);       /* short */
+	assert_true(sl_rmodel_part(r->model, 0)->acked_next == -1);
+	reply(2, REDIS_REPLY_STATUS, 0);
+	sl_reducer__confirm(r);
+	assert_int_equal(ncmds, 3); /* not before a second has passed */
+	r->wait_retry_ms = 0;
+	sl_reducer__confirm(r);
+	assert_int_equal(ncmds, 4);
+	reply(3, REDIS_REPLY_INTEGER, 1);
+	assert_true(sl_rmodel_part(r->model, 0)->acked_next == 4);
+	ncommits = 0;
+	sl_rmodel_take_commits(r->model, commit_cb, NULL);
+	assert_int_equal(ncommits, 1);
+	assert_true(commit_next[0] == 4);
+	reducer_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -258,6 +485,9 @@ int main(void)
 		cmocka_unit_test(test_snapshot),
 		cmocka_unit_test(test_recent_begins),
 		cmocka_unit_test(test_commits),
+		cmocka_unit_test(test_batch_after_failed_one),
+		cmocka_unit_test(test_wait_after_failed_batch),
+		cmocka_unit_test(test_wait_confirms),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

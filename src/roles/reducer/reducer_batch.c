@@ -21,7 +21,9 @@
  * after --redis-wait-timeout-ms: WAIT holds the connection that long) is
  * asked again a second later; records keep flowing, only commits wait.
  * A batch whose replies fail (connection lost, error reply) keeps its
- * records and waits on the retry list; the partitions are paused until
+ * records and waits on the retry list, and so does every batch that
+ * finishes after it, failed or not (offsets are acknowledged in order,
+ * never past a failed batch); the partitions are paused until
  * Redis is back and the retries are resent in order, ahead of new batches
  * (reducer_main.c decides when). The state itself is the model's
  * (reducer_model.h); this file only moves records and replies.
@@ -284,8 +286,13 @@ static void finish(sl_batch_t *b)
 			r->inflight_tail = prev;
 	}
 	r->ninflight--;
-	if (b->failed) {
-		sl_metric_add(r->m.failed, 1);
+	/* Acknowledged offsets only move forward: a batch that succeeds
+	 * while an earlier one waits on the retry list (an error reply
+	 * leaves the connection up) must wait there too, behind it, or its
+	 * offsets would carry the commit past the failed records. */
+	if (b->failed || r->retry_head) {
+		if (b->failed)
+			sl_metric_add(r->m.failed, 1);
 		list_append(&r->retry_head, &r->retry_tail, b);
 		sl_reducer__redis_failed(r);
 		return;

@@ -16,7 +16,8 @@
  *   reducer_model.c      what the reducer knows, without I/O (reducer_model.h)
  * Everything runs on the one loop thread.
  * References: SPEC sections 1-2, docs/architecture.md.
- * Non-goals: a public API; nothing outside src/roles/reducer/ includes this.
+ * Non-goals: a public API; nothing outside src/roles/reducer/ includes this
+ * (but its unit test, tests/unit/test_reducer.c).
  */
 #ifndef SL_ROLES_REDUCER_INT_H
 #define SL_ROLES_REDUCER_INT_H
