@@ -37,7 +37,11 @@ int sl_kadmin_metadata(rd_kafka_t *rk, int timeout_ms, const rd_kafka_metadata_t
 	if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
 		return 0;
 	*md = NULL;
-	char b[512];
+	char b[512], why[256];
+	/* A refused login looks like an unreachable broker; say which it is. */
+	if (sl_kconf_auth_failure(why, sizeof(why)))
+		return sl_err_set(err, SL_EKAFKA, false, "Kafka at %s refused the credentials (-X kafka.sasl.*): %.160s",
+				  brokers_of(rk, b, sizeof(b)), why);
 	if (e == RD_KAFKA_RESP_ERR__TRANSPORT || e == RD_KAFKA_RESP_ERR__TIMED_OUT ||
 	    e == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || e == RD_KAFKA_RESP_ERR__RESOLVE)
 		return sl_err_set(err, SL_EUNAVAIL, true, "cannot reach Kafka at %s within %d ms (%s)",

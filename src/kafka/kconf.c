@@ -2,10 +2,59 @@
 #include "kafka/kconf.h"
 
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/log.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+/* The last authentication failure of any client (see kconf.h): written by
+ * librdkafka's threads or a loop thread, read by whoever reports an error. */
+static pthread_mutex_t auth_mu = PTHREAD_MUTEX_INITIALIZER;
+static char auth_failure[256];
+static int64_t auth_failure_ms;
+
+/* Older than this, a failure no longer explains a new one (the broker
+ * may have been down since). librdkafka retries a login within 10 s. */
+#define AUTH_FAILURE_RECENT_MS 30000
+
+static void note_auth_failure(const char *reason)
+{
+	/* From the cause on: librdkafka prefixes its thread and broker. */
+	const char *cause = strstr(reason, "SASL authentication error");
+	reason = cause ? cause : reason;
+	pthread_mutex_lock(&auth_mu);
+	snprintf(auth_failure, sizeof(auth_failure), "%s", reason);
+	auth_failure_ms = sl_clock_mono_ms();
+	pthread_mutex_unlock(&auth_mu);
+}
+
+bool sl_kconf_auth_failure(char *buf, size_t size)
+{
+	pthread_mutex_lock(&auth_mu);
+	bool any = auth_failure[0] != 0 && sl_clock_mono_ms() - auth_failure_ms < AUTH_FAILURE_RECENT_MS;
+	if (size)
+		snprintf(buf, size, "%s", any ? auth_failure : "");
+	pthread_mutex_unlock(&auth_mu);
+	return any;
+}
+
+/* librdkafka retries a refused login with its reconnect backoff (up to
+ * reconnect.backoff.max.ms), so these lines come seconds apart, and it
+ * folds identical ones itself ("N identical error(s) suppressed"). */
+static void error_cb(rd_kafka_t *rk, int e, const char *reason, void *opaque)
+{
+	(void)opaque;
+	if (e == RD_KAFKA_RESP_ERR__AUTHENTICATION) {
+		note_auth_failure(reason);
+		sl_log_error("kafka_auth_failed", SL_KV(client, rd_kafka_type(rk) == RD_KAFKA_PRODUCER ? "producer" : "consumer"), SL_KV(error, reason));
+		return;
+	}
+	sl_log_warn("kafka_error", SL_KV(client, rd_kafka_type(rk) == RD_KAFKA_PRODUCER ? "producer" : "consumer"), SL_KV(error_code, rd_kafka_err2name(e)),
+		    SL_KV(error, reason));
+}
 
 int sl_kconf_set(rd_kafka_conf_t *conf, const char *name, const char *value, sl_err_t *err)
 {
@@ -47,6 +96,8 @@ rd_kafka_conf_t *sl_kconf_new(const sl_cfg_t *cfg, const char *role, sl_kconf_ki
 	const char *const *props;
 	size_t n = sl_cfg_kafka_props(cfg, &props);
 	rc = rc ? rc : sl_kconf_set_all(conf, props, n, err);
+	if (!rc)
+		rd_kafka_conf_set_error_cb(conf, error_cb);
 	if (rc) {
 		rd_kafka_conf_destroy(conf);
 		return NULL;
@@ -57,12 +108,28 @@ rd_kafka_conf_t *sl_kconf_new(const sl_cfg_t *cfg, const char *role, sl_kconf_ki
 static void log_debug_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
 	(void)rk;
+	/* Clients that log here poll nothing before their first request
+	 * fails, so the error callback would come too late: the broker
+	 * thread's own line names the refused login. */
+	if (level <= 4 && (strstr(buf, "SASL authentication error") || strstr(buf, "Authentication failed")))
+		note_auth_failure(buf);
 	sl_log_debug("kafka_log", SL_KV(level, level), SL_KV(facility, fac), SL_KV(text, buf));
+}
+
+/* A tool's errors: it reports the failure itself, in one line. */
+static void error_debug_cb(rd_kafka_t *rk, int e, const char *reason, void *opaque)
+{
+	(void)opaque;
+	if (e == RD_KAFKA_RESP_ERR__AUTHENTICATION)
+		note_auth_failure(reason);
+	sl_log_debug("kafka_error", SL_KV(client, rd_kafka_type(rk) == RD_KAFKA_PRODUCER ? "producer" : "consumer"),
+		     SL_KV(error_code, rd_kafka_err2name(e)), SL_KV(error, reason));
 }
 
 void sl_kconf_log_to_debug(rd_kafka_conf_t *conf)
 {
 	rd_kafka_conf_set_log_cb(conf, log_debug_cb);
+	rd_kafka_conf_set_error_cb(conf, error_debug_cb);
 }
 
 int sl_kafka_err_code(rd_kafka_resp_err_t e)

@@ -11,6 +11,7 @@
 
 #include "core/alloc.h"
 #include "core/log.h"
+#include "kafka/kconf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +47,11 @@ static void work_cb(uv_work_t *w)
 	m->res_error[0] = 0;
 	if (e) {
 		m->res_up = false;
-		snprintf(m->res_error, sizeof(m->res_error), "kafka metadata: %s", rd_kafka_err2str(e));
+		char why[256];
+		if (sl_kconf_auth_failure(why, sizeof(why)))
+			snprintf(m->res_error, sizeof(m->res_error), "kafka refused the credentials: %.120s", why);
+		else
+			snprintf(m->res_error, sizeof(m->res_error), "kafka metadata: %s", rd_kafka_err2str(e));
 		return;
 	}
 	m->res_up = md->broker_cnt > 0;
