@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # stack.sh: the local stack without Docker: real Kafka (KRaft) and real Redis.
 #
-#   scripts/stack.sh up     [--dir D] [--brokers 1|3] [--redis-ha] [--kafka-port P] [--redis-port P]
+#   scripts/stack.sh up     [--dir D] [--brokers 1|3] [--redis-ha] [--sasl] [--kafka-port P] [--redis-port P]
 #   scripts/stack.sh down   [--dir D]
 #   scripts/stack.sh status [--dir D]
 #   scripts/stack.sh env    [--dir D]      the settings for the roles (stack.env)
@@ -31,7 +31,13 @@
 # server.properties), SLUICE_KAFKA_JVM_OPTS (replaces the GC flags),
 # SLUICE_KAFKA_HEAP (512m). Redis gets a larger pub/sub output buffer than
 # its default (docs/operations.md).
-# Non-goals: several machines (docs/operations.md says how), TLS, auth.
+# With --sasl each broker also listens with SASL_PLAINTEXT (mechanism
+# PLAIN) on a port of its own (fixed at the first `up`); its users and
+# passwords (random, made at the first `up`) are in D/sasl.env, and
+# stack.env gets SLUICE_KAFKA_SASL_BROKERS. The PLAINTEXT listener stays,
+# for the brokers' own traffic and the readiness checks (docs/security.md).
+# Non-goals: several machines (docs/operations.md says how), TLS, SCRAM,
+# Kafka ACLs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -40,6 +46,7 @@ cmd=${1:-}; shift || true
 dir=${SLUICE_STACK_DIR:-$SLUICE_STATE/stack}
 brokers=${SLUICE_STACK_BROKERS:-1}
 redis_ha=${SLUICE_STACK_REDIS_HA:-0}
+sasl=${SLUICE_STACK_SASL:-0}
 kport=${SLUICE_KAFKA_PORT:-9092}
 rport=${SLUICE_REDIS_PORT:-6379}
 heap=${SLUICE_KAFKA_HEAP:-512m}
@@ -49,6 +56,7 @@ while [ $# -gt 0 ]; do
 	--dir) dir=$2; shift 2 ;;
 	--brokers) brokers=$2; shift 2 ;;
 	--redis-ha) redis_ha=1; shift ;;
+	--sasl) sasl=1; shift ;;
 	--kafka-port) kport=$2; shift 2 ;;
 	--redis-port) rport=$2; shift 2 ;;
 	*) die "stack.sh: unknown option $1" ;;
@@ -206,6 +214,7 @@ delete.topic.enable=true
 log.retention.hours=24
 log.segment.bytes=268435456
 PROPS
+	if [ "$sasl" = 1 ]; then sasl_props "$id" "$port" "$cport" >> "$nd/server.properties"; fi
 	# Extra broker settings, one per line (benchmarks tune threads with it).
 	if [ -n "${SLUICE_KAFKA_EXTRA_PROPS:-}" ]; then printf '%s\n' "$SLUICE_KAFKA_EXTRA_PROPS" >> "$nd/server.properties"; fi
 	if [ ! -f "$nd/data/meta.properties" ]; then
@@ -225,6 +234,34 @@ PROPS
 	echo $! > "$nd/pid"
 }
 
+# ---- SASL/PLAIN (--sasl) ----
+# The users of the SASL listener, made once: KEY=value lines, sourced.
+make_sasl_users() {
+	[ -f "$dir/sasl.env" ] && return 0
+	local pw1 pw2
+	pw1=$(head -c 18 /dev/urandom | base64 | tr '/+' '_-')
+	pw2=$(head -c 18 /dev/urandom | base64 | tr '/+' '_-')
+	( umask 077; printf 'SASL_ADMIN_USER=admin\nSASL_ADMIN_PASSWORD=%s\nSASL_USER=sluice\nSASL_PASSWORD=%s\n' \
+		"$pw1" "$pw2" > "$dir/sasl.env" )
+}
+
+# Later keys win in a .properties file: these replace the listener lines.
+# The JAAS configuration of the listener (PlainLoginModule: user_NAME=password
+# declares a user) goes inline, so the file holds the secrets: it is 0600.
+sasl_props() { # id port controller-port
+	local sp; sp=$(sasl_port "$1")
+	. "$dir/sasl.env"
+	chmod 600 "$dir/kafka-$1/server.properties"
+	cat <<PROPS
+listeners=PLAINTEXT://127.0.0.1:$2,SASL_PLAINTEXT://127.0.0.1:$sp,CONTROLLER://127.0.0.1:$3
+advertised.listeners=PLAINTEXT://127.0.0.1:$2,SASL_PLAINTEXT://127.0.0.1:$sp
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+sasl.enabled.mechanisms=PLAIN
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="$SASL_ADMIN_USER" password="$SASL_ADMIN_PASSWORD" user_$SASL_ADMIN_USER="$SASL_ADMIN_PASSWORD" user_$SASL_USER="$SASL_PASSWORD";
+PROPS
+}
+sasl_port() { local v="saslport_$1"; echo "${!v}"; }
+
 write_env() {
 	local bl="" i
 	for i in $(seq 1 "$brokers"); do bl="${bl:+$bl,}127.0.0.1:$(kafka_node_port "$i")"; done
@@ -232,6 +269,11 @@ write_env() {
 		echo "SLUICE_KAFKA_BROKERS=$bl"
 		echo "SLUICE_REDIS_URL=redis://127.0.0.1:$rport_1/0"
 		echo "SLUICE_STACK_DIR=$dir"
+		if [ "$sasl" = 1 ]; then
+			local sl="" j
+			for j in $(seq 1 "$brokers"); do sl="${sl:+$sl,}127.0.0.1:$(sasl_port "$j")"; done
+			echo "SLUICE_KAFKA_SASL_BROKERS=$sl"
+		fi
 		if [ "$redis_ha" = 1 ]; then
 			echo "SLUICE_REDIS_SENTINELS=127.0.0.1:$sport_1,127.0.0.1:$sport_2,127.0.0.1:$sport_3"
 			echo "SLUICE_REDIS_MASTER_NAME=$master_name"
@@ -249,6 +291,8 @@ up() {
 			echo "brokers=$brokers"; echo "kport=$kport"; echo "rport=$rport"; echo "cluster_id=$cluster_id"
 			echo "redis_ha=$redis_ha"; echo "rport_1=$rport"
 			for i in $(seq 1 "$brokers"); do echo "cport_$i=$(free_port)"; done
+			echo "sasl=$sasl"
+			if [ "$sasl" = 1 ]; then for i in $(seq 1 "$brokers"); do echo "saslport_$i=$(free_port)"; done; fi
 			if [ "$redis_ha" = 1 ]; then
 				echo "rport_2=$(pick_port $((rport + 1)))"
 				for i in 1 2 3; do echo "sport_$i=$(pick_port $((rport + 19999 + i)))"; done
@@ -256,7 +300,8 @@ up() {
 		} > "$dir/layout"
 		. "$dir/layout"
 	fi
-	: "${rport_1:=$rport}" "${redis_ha:=0}"
+	: "${rport_1:=$rport}" "${redis_ha:=0}" "${sasl:=0}"
+	if [ "$sasl" = 1 ]; then make_sasl_users; fi
 	redis_nodes=$(( redis_ha == 1 ? 2 : 1 ))
 	# Redis first: it starts in milliseconds. Sentinels before the nodes,
 	# so that a restarted node can ask them who the primary is.
@@ -386,5 +431,5 @@ down) down ;;
 status) status ;;
 leaders) leaders ;;
 env) load_layout; [ -f "$dir/stack.env" ] && cat "$dir/stack.env" ;;
-*) die "usage: stack.sh up|down|status|leaders|env [--dir D] [--brokers 1|3] [--redis-ha] [--kafka-port P] [--redis-port P]" ;;
+*) die "usage: stack.sh up|down|status|leaders|env [--dir D] [--brokers 1|3] [--redis-ha] [--sasl] [--kafka-port P] [--redis-port P]" ;;
 esac

@@ -17,13 +17,15 @@ export KAFKA_LIBS
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=23}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-# it_stack_up NAME [BROKERS [ha]]: start a stack in .state/it-NAME on free
+# it_stack_up NAME [BROKERS [ha|sasl]]: start a stack in .state/it-NAME on free
 # ports and export its settings (with "ha": a Redis replica and three
-# Sentinels, and SLUICE_REDIS_SENTINELS etc.). Reuses a running one of the
+# Sentinels, and SLUICE_REDIS_SENTINELS etc.; with "sasl": a SASL/PLAIN
+# listener too, SLUICE_KAFKA_SASL_BROKERS, users in .state/it-NAME/sasl.env). Reuses a running one of the
 # same name, starting again whatever part of it died.
 it_stack_up() {
 	local name=$1 brokers=${2:-1} ha=()
 	[ "${3:-}" = ha ] && ha=(--redis-ha)
+	[ "${3:-}" = sasl ] && ha=(--sasl)
 	local d="$SLUICE_STATE/it-$name"
 	if [ ! -f "$d/layout" ]; then
 		rm -rf "$d"; mkdir -p "$d"
