@@ -104,16 +104,21 @@ void sl_ws_handshake_response(const char *key, const char *extra, sl_buf_t *out)
 
 /* ---- reader ---- */
 
+/* Where a byte stream of frames is: inside a header, or in a payload. */
+typedef struct sl_ws_scan {
+	uint8_t hdr[14];
+	uint8_t hdr_len;
+	uint64_t payload_left;
+} sl_ws_scan_t;
+
 struct sl_ws_reader {
 	wslay_event_context_ptr ctx;
 	const sl_ws_reader_cbs_t *cbs;
 	void *ud;
 	const uint8_t *in; /* the bytes of the current feed */
 	size_t in_left;
-	/* prescan of frame boundaries */
-	uint8_t hdr[14];
-	uint8_t hdr_len;
-	uint64_t payload_left;
+	sl_ws_scan_t in_scan;  /* frame boundaries of what the client sent */
+	sl_ws_scan_t out_scan; /* ... and of what wslay writes back */
 	bool in_fragmented;
 	bool peer_closed;  /* the client sent a close frame */
 	bool failed;       /* wslay failed the connection with a bare close */
@@ -142,12 +147,17 @@ static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
 	return (ssize_t)n;
 }
 
+static void scan(sl_ws_scan_t *sc, const uint8_t *p, size_t n, bool *fragmented);
+
 static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags, void *user_data)
 {
 	(void)ctx;
 	(void)flags;
 	sl_ws_reader_t *rd = user_data;
-	if (len == 2 && data[0] == 0x88 && data[1] == 0 && !rd->peer_closed) {
+	/* Only at a frame boundary: wslay writes a header and its payload in
+	 * separate calls, so the two bytes 88 00 may be a pong's payload. */
+	bool boundary = !rd->out_scan.hdr_len && !rd->out_scan.payload_left;
+	if (boundary && len == 2 && data[0] == 0x88 && data[1] == 0 && !rd->peer_closed) {
 		/* wslay fails some frame-level errors (a fragmented control frame,
 		 * for one) with a close frame that carries no code: say 1002. */
 		static const uint8_t close_1002[] = {0x88, 0x02, 0x03, 0xea};
@@ -155,6 +165,7 @@ static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t 
 		rd->cbs->on_output(rd->ud, close_1002, sizeof(close_1002));
 		return (ssize_t)len;
 	}
+	scan(&rd->out_scan, data, len, NULL);
 	rd->cbs->on_output(rd->ud, data, len);
 	return (ssize_t)len;
 }
@@ -171,37 +182,38 @@ static void msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
 		rd->cbs->on_message(rd->ud, arg->opcode, arg->msg, arg->msg_length);
 }
 
-/* Advance the boundary prescan over data (RFC 6455 section 5.2 header layout). */
-static void prescan(sl_ws_reader_t *rd, const uint8_t *p, size_t n)
+/* Advance a boundary scan over data (RFC 6455 section 5.2 header layout);
+ * fragmented, when given, follows whether a data message is unfinished. */
+static void scan(sl_ws_scan_t *sc, const uint8_t *p, size_t n, bool *fragmented)
 {
 	while (n > 0) {
-		if (rd->payload_left) {
-			size_t k = rd->payload_left < n ? (size_t)rd->payload_left : n;
-			rd->payload_left -= k;
+		if (sc->payload_left) {
+			size_t k = sc->payload_left < n ? (size_t)sc->payload_left : n;
+			sc->payload_left -= k;
 			p += k;
 			n -= k;
 			continue;
 		}
-		rd->hdr[rd->hdr_len++] = *p++;
+		sc->hdr[sc->hdr_len++] = *p++;
 		n--;
-		if (rd->hdr_len < 2)
+		if (sc->hdr_len < 2)
 			continue;
-		uint8_t l7 = rd->hdr[1] & 0x7f;
-		size_t need = 2 + (l7 == 126 ? 2 : l7 == 127 ? 8 : 0) + ((rd->hdr[1] & 0x80) ? 4 : 0);
-		if (rd->hdr_len < need)
+		uint8_t l7 = sc->hdr[1] & 0x7f;
+		size_t need = 2 + (l7 == 126 ? 2 : l7 == 127 ? 8 : 0) + ((sc->hdr[1] & 0x80) ? 4 : 0);
+		if (sc->hdr_len < need)
 			continue;
 		uint64_t plen = l7;
 		if (l7 == 126)
-			plen = ((uint64_t)rd->hdr[2] << 8) | rd->hdr[3];
+			plen = ((uint64_t)sc->hdr[2] << 8) | sc->hdr[3];
 		else if (l7 == 127)
 			for (int i = 0; i < 8; i++)
-				plen = (plen << 8) | rd->hdr[2 + i];
-		uint8_t opcode = rd->hdr[0] & 0x0f;
-		bool fin = rd->hdr[0] & 0x80;
-		if (opcode < 0x8)
-			rd->in_fragmented = !fin;
-		rd->payload_left = plen;
-		rd->hdr_len = 0;
+				plen = (plen << 8) | sc->hdr[2 + i];
+		uint8_t opcode = sc->hdr[0] & 0x0f;
+		bool fin = sc->hdr[0] & 0x80;
+		if (opcode < 0x8 && fragmented)
+			*fragmented = !fin;
+		sc->payload_left = plen;
+		sc->hdr_len = 0;
 	}
 }
 
@@ -237,7 +249,7 @@ int sl_ws_reader_feed(sl_ws_reader_t **rdp, const sl_ws_reader_cbs_t *cbs, void 
 	rd->ud = ud;
 	rd->in = (const uint8_t *)data;
 	rd->in_left = len;
-	prescan(rd, (const uint8_t *)data, len);
+	scan(&rd->in_scan, (const uint8_t *)data, len, &rd->in_fragmented);
 	int rc = wslay_event_recv(rd->ctx);
 	/* Even on a failed read wslay may have queued a close frame with the
 	 * reason (RFC 6455 section 7.1.7 "fail the connection"): send it. */
@@ -253,7 +265,7 @@ int sl_ws_reader_feed(sl_ws_reader_t **rdp, const sl_ws_reader_cbs_t *cbs, void 
 		*close_code = 1002;
 		return SL_WS_CLOSING;
 	}
-	if (!rd->payload_left && !rd->hdr_len && !rd->in_fragmented) {
+	if (!rd->in_scan.payload_left && !rd->in_scan.hdr_len && !rd->in_fragmented) {
 		sl_ws_reader_free(rd);
 		*rdp = NULL;
 	}
