@@ -20,8 +20,8 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "redis/rstate.h"
+#include "roles/reducer/reducer_cmd.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -71,45 +71,39 @@ void sl_reducer__snapshot_part(sl_reducer_t *r, const sl_rpart_t *p)
 
 void sl_reducer__command(sl_reducer_t *r, const char *data, size_t len)
 {
-	json_error_t jerr;
-	json_t *j = json_loadb(data, len, 0, &jerr);
-	const char *op = j ? json_string_value(json_object_get(j, "op")) : NULL;
-	json_t *chj = j ? json_object_get(j, "channel") : NULL;
-	const char *ch = json_string_value(chj);
-	size_t chlen = ch ? json_string_length(chj) : 0;
-	json_t *markets = j ? json_object_get(j, "markets") : NULL;
-	if (!op || !ch || !sl_rstate_channel_valid(ch, chlen)) {
-		sl_log_warn("command_invalid", SL_KV(bytes, len));
-		json_decref(j);
+	sl_rcmd_t cmd;
+	const char *why;
+	if (sl_rcmd_parse(data, len, &cmd, &why) != 0) {
+		sl_log_warn("command_invalid", SL_KV(bytes, len), SL_KV(reason, why));
 		return;
 	}
 	sl_metric_add(r->m.commands, 1);
-	bool sub = !strcmp(op, "subscribe"), unsub = !strcmp(op, "unsubscribe");
-	if (sub || unsub) {
-		size_t i;
-		json_t *mj;
-		json_array_foreach(markets, i, mj) {
-			const char *m = json_string_value(mj);
-			size_t mlen = m ? json_string_length(mj) : 0;
-			if (!m || !sl_rstate_market_valid(m, mlen))
-				continue;
+	const char *ch = cmd.channel;
+	size_t chlen = cmd.channel_len;
+	switch (cmd.op) {
+	case SL_RCMD_SUBSCRIBE:
+	case SL_RCMD_UNSUBSCRIBE:
+		for (size_t i = 0; i < cmd.n_markets; i++) {
+			const char *m = cmd.markets[i].id;
+			size_t mlen = cmd.markets[i].len;
 			sl_rpart_t *p = sl_rmodel_part(r->model, sl_reducer__market_partition(r, m, mlen));
 			if (!p || p->st == SL_PART_LOADING)
 				continue;
-			if (sub)
+			if (cmd.op == SL_RCMD_SUBSCRIBE)
 				sl_rmodel_subscribe(p, m, mlen, ch, chlen);
 			else
 				sl_rmodel_unsubscribe(p, m, mlen, ch, chlen);
 		}
-	} else if (!strcmp(op, "begin")) {
+		break;
+	case SL_RCMD_BEGIN:
 		snapshot(r, ch, chlen, NULL);
 		sl_rmodel_begin(r->model, ch, chlen, sl_clock_mono_ms());
-	} else if (!strcmp(op, "close")) {
+		break;
+	case SL_RCMD_CLOSE:
 		sl_rmodel_close_channel(r->model, ch, chlen);
-	} else {
-		sl_log_warn("command_invalid", SL_KVN(op, op, strnlen(op, 20)));
+		break;
 	}
-	json_decref(j);
+	sl_rcmd_free(&cmd);
 }
 
 void sl_reducer__commands(sl_reducer_t *r)
