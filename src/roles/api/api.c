@@ -118,66 +118,31 @@ static bool json_content_type(const sl_http_req_t *req)
 	return n == 16 && !strncasecmp(ct, "application/json", 16);
 }
 
+/* Take a market list into the operation. */
+static void take_markets(sl_api_op_t *op, sl_api_markets_t *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (!has_market(op, m->ids[i], strlen(m->ids[i])))
+			op_add_market(op, m->ids[i], strlen(m->ids[i]));
+	sl_api__markets_free(m);
+}
+
 /* The body's {"markets":[...]}: 0, or answers the error and returns -1. */
 static int parse_markets(sl_api_op_t *op, bool required)
 {
 	sl_iov_t body = sl_http_req_body(op->req);
-	if (!body.len) {
-		if (!required)
-			return 0;
-		reject(op, 400, "invalid_body", "a JSON body {\"markets\": [...]} is required");
-		return -1;
-	}
-	if (!json_content_type(op->req)) {
+	if (body.len && !json_content_type(op->req)) {
 		reject(op, 415, "unsupported_media_type", "the body must be application/json");
 		return -1;
 	}
-	json_error_t jerr;
-	json_t *j = json_loadb(body.base, body.len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!j) {
-		char msg[300];
-		snprintf(msg, sizeof(msg), "malformed JSON at line %d column %d: %s", jerr.line, jerr.column, jerr.text);
-		reject(op, 400, "malformed_json", msg);
+	sl_api_markets_t m;
+	sl_api_input_err_t e;
+	if (sl_api__markets_from_json(body.base, body.len, required, op->a->max_markets, &m, &e)) {
+		reject(op, e.status, e.code, e.msg);
 		return -1;
 	}
-	int rv = 0;
-	json_t *ms = json_object_get(j, "markets");
-	if (!json_is_object(j)) {
-		reject(op, 400, "invalid_body", "the body must be a JSON object");
-		rv = -1;
-	} else if (!ms && !required) {
-		rv = 0;
-	} else if (!json_is_array(ms)) {
-		reject(op, 400, "invalid_markets", "\"markets\" must be an array of market ids (strings)");
-		rv = -1;
-	} else if (required && json_array_size(ms) == 0) {
-		reject(op, 400, "invalid_markets", "\"markets\" must not be empty");
-		rv = -1;
-	} else if ((long)json_array_size(ms) > op->a->max_markets) {
-		char msg[120];
-		snprintf(msg, sizeof(msg), "at most %ld markets per request", op->a->max_markets);
-		reject(op, 413, "too_many_markets", msg);
-		rv = -1;
-	} else {
-		size_t i;
-		json_t *mj;
-		json_array_foreach(ms, i, mj) {
-			const char *m = json_string_value(mj);
-			size_t n = m ? json_string_length(mj) : 0;
-			if (!m || !sl_rstate_market_valid(m, n)) {
-				char msg[200];
-				snprintf(msg, sizeof(msg), "markets[%zu] must be a market id: 1 to %d characters of "
-					 "A-Z a-z 0-9 . _ : -", i, SL_RSTATE_MARKET_MAX);
-				reject(op, 400, "invalid_market", msg);
-				rv = -1;
-				break;
-			}
-			if (!has_market(op, m, n))
-				op_add_market(op, m, n);
-		}
-	}
-	json_decref(j);
-	return rv;
+	take_markets(op, &m);
+	return 0;
 }
 
 /* 503 unless what the route needs answers. */
@@ -288,25 +253,13 @@ static void route_markets(sl_api_op_t *op, const seg_t *s, bool get)
 			reject(op, 400, "invalid_query", "ids is longer than 8191 bytes: ask for fewer markets at once");
 			return;
 		}
-		if (found != 1 || !ids[0]) {
-			reject(op, 400, "invalid_query", "ids=<market>,<market>,... is required");
+		sl_api_markets_t m;
+		sl_api_input_err_t e;
+		if (sl_api__markets_from_ids(found == 1 ? ids : NULL, op->a->max_markets, &m, &e)) {
+			reject(op, e.status, e.code, e.msg);
 			return;
 		}
-		for (char *tok = ids; tok;) {
-			char *comma = strchr(tok, ',');
-			size_t n = comma ? (size_t)(comma - tok) : strlen(tok);
-			if (!sl_rstate_market_valid(tok, n)) {
-				reject(op, 400, "invalid_market", "ids must be market ids separated by commas");
-				return;
-			}
-			if (!has_market(op, tok, n))
-				op_add_market(op, tok, n);
-			if ((long)op->nmarkets > op->a->max_markets) {
-				reject(op, 413, "too_many_markets", "too many market ids");
-				return;
-			}
-			tok = comma ? comma + 1 : NULL;
-		}
+		take_markets(op, &m);
 	}
 	if (markets_allowed(op) && available(op, false))
 		sl_api__start(op);

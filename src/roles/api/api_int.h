@@ -4,6 +4,8 @@
  *               validation of every input (before anything is changed)
  *   api_auth.c  who asks (bearer token, API key) and whether they may:
  *               markets of the token, channels of its sub
+ *   api_input.c the inputs as data (market lists of bodies and queries),
+ *               pure, below api.c
  *   api_flow.c  the flows of each route as small steps: Redis writes in one
  *               MULTI/EXEC, then the command on the command topic, then the
  *               answer; a command Kafka refused rolls the Redis write back
@@ -108,6 +110,20 @@ struct sl_api_op {
 int sl_api__authenticate(sl_api_t *a, sl_http_req_t *req, sl_api_who_t *who);
 bool sl_api__market_allowed(const sl_api_who_t *who, const char *m);
 void sl_api__who_free(sl_api_who_t *who);
+/* api_input.c: the inputs as data. 0, or the HTTP status with e filled. */
+typedef struct sl_api_markets {
+	char **ids;
+	size_t n;
+} sl_api_markets_t;
+typedef struct sl_api_input_err {
+	int status;
+	const char *code;
+	char msg[320];
+} sl_api_input_err_t;
+int sl_api__markets_from_json(const char *body, size_t len, bool required, long max, sl_api_markets_t *out,
+			      sl_api_input_err_t *e);
+int sl_api__markets_from_ids(const char *ids, long max, sl_api_markets_t *out, sl_api_input_err_t *e);
+void sl_api__markets_free(sl_api_markets_t *m);
 
 /* api_flow.c */
 void sl_api__start(sl_api_op_t *op);
