@@ -10,6 +10,7 @@
 #                   several instances of each role (docs/operations.md)
 #   make chaos      faults one after another under load, checked at the end
 #   make bench      every benchmark in bench/ (one command, side by side)
+#   make fuzz       every libFuzzer target for FUZZ_SECONDS (60) each (clang)
 #   make check      layering: includes point down, no files calling in a circle
 #   make docs       regenerate docs/config.md, logging.md, metrics.md from the code
 #   make help       this list
@@ -68,11 +69,30 @@ comma := ,
 WRAP_test_reducer := $(addprefix -Wl$(comma)--wrap=,sl_rconn_commandargv sl_rconn_command sl_rconn_connected \
 	sl_reducer__redis_failed sl_reducer__schedule)
 
+# The fuzz flavour: clang, libFuzzer's coverage on every object, ASan +
+# UBSan (tests/fuzz/run.sh also runs the targets with a small stack).
+FUZZ_CC    ?= clang
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_OPT   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+# librdkafka's RD_KAFKA_V_* macros are GNU statement expressions (gcc lets
+# a system header's macro pass -Wpedantic; clang does not).
+FUZZ_WARN  := -Wno-gnu-statement-expression
+FUZZ_LIBOBJ := $(patsubst %.c,build-fuzz/obj/%.o,$(LIB_SRC))
+FUZZ_BINS  := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
+build-fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(if $(Q),@printf '  CC [fuzz] %s\n' $<)
+	$(Q)$(FUZZ_CC) $(CFLAGS_COMMON) $(FUZZ_WARN) $(FUZZ_OPT) -fsanitize=fuzzer-no-link -c $< -o $@
+build-fuzz/fuzz_%: build-fuzz/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIBOBJ)
+	$(if $(Q),@printf '  LD %s\n' $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_OPT) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+-include $(patsubst %.c,build-fuzz/obj/%.d,$(LIB_SRC) $(FUZZ_SRC))
+
 UNIT_BINS      := $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRC))
 UNIT_BINS_ASAN := $(patsubst tests/unit/%.c,build-asan/tests/%,$(UNIT_SRC))
 BENCH_BINS     := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC))
 
-.PHONY: all asan unit test test-unit test-integration deps up down status chaos bench check docs clean help
+.PHONY: all asan unit test test-unit test-integration deps up down status chaos fuzzers fuzz bench check docs clean help
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -80,6 +100,7 @@ all: build/sluice
 asan: build-asan/sluice
 unit: $(UNIT_BINS) $(UNIT_BINS_ASAN)
 benches: $(BENCH_BINS)
+fuzzers: $(FUZZ_BINS)
 
 deps:
 	@scripts/install-deps.sh
@@ -88,8 +109,8 @@ deps:
 # (unit tests under ASan+UBSan, integration against real Kafka + Redis) and
 # print one summary line.
 test: deps
-	@$(MAKE) --no-print-directory all asan unit benches
-	@tests/run-all.sh
+	@$(MAKE) --no-print-directory all asan unit benches fuzzers
+	@SLUICE_FUZZ_REQUIRED=1 tests/run-all.sh
 
 test-unit: all asan unit
 	@tests/run-all.sh --unit-only
@@ -114,6 +135,11 @@ chaos: deps
 bench: deps all benches
 	@bench/run-all.sh
 
+# make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="http ws"]: grow the corpora in
+# tests/corpus/<target>/; a crash is saved there as crash-* for a test.
+fuzz: deps fuzzers
+	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 check: all
 	@scripts/check-layers.sh
 	@scripts/check-calls.sh
@@ -122,7 +148,7 @@ docs: all
 	@scripts/gen-docs.sh
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 help:
-	@sed -n '3,15p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,16p' Makefile | sed 's/^# \{0,1\}//'

@@ -4,7 +4,10 @@
 #   tests/run-all.sh [--unit-only | --integration-only] [PATTERN]
 #
 # Unit tests: every build-asan/tests/test_* (cmocka, under ASan + UBSan);
-# each cmocka test case counts. Integration tests: every
+# each cmocka test case counts. Fuzz replay: every build-fuzz/fuzz_X (clang,
+# libFuzzer, ASan + UBSan) runs once over each input in tests/corpus/X/,
+# with a 1 MiB stack; each target counts once (`make test` builds them and
+# sets SLUICE_FUZZ_REQUIRED=1, so a missing one fails there). Integration tests: every
 # tests/integration/NNNN-*.{sh,py,mjs}, run against one real Kafka + Redis
 # that this script starts on free ports (scripts/stack.sh) and stops at the
 # end; each script counts once (exit 0 pass, else fail: a test that exits 77
@@ -45,6 +48,27 @@ if [ "$mode" != integration ]; then
 			printf '%s\n' "$out" | tail -30
 		else
 			printf 'ok   unit %s (%d)\n' "$name" "$p"
+		fi
+	done
+fi
+
+if [ "$mode" != integration ]; then
+	for t in tests/fuzz/fuzz_*.c; do
+		name=$(basename "$t" .c); target=${name#fuzz_}; bin=build-fuzz/$name
+		[ -n "$pattern" ] && [[ $name != *$pattern* ]] && continue
+		if [ ! -x "$bin" ]; then
+			[ "${SLUICE_FUZZ_REQUIRED:-0}" = 1 ] || continue
+			failed=$((failed + 1)); failures+=("fuzz:$name")
+			printf 'FAIL fuzz %s (not built: make fuzzers)\n' "$name"; continue
+		fi
+		inputs=(tests/corpus/"$target"/*)
+		out=$( (ulimit -s 1024; timeout 300 "$bin" -runs=1 "${inputs[@]}") 2>&1); rc=$?
+		if [ "$rc" -eq 0 ]; then
+			passed=$((passed + 1)); printf 'ok   fuzz %s (%d inputs replayed)\n' "$name" "${#inputs[@]}"
+		else
+			failed=$((failed + 1)); failures+=("fuzz:$name"); printf '%s\n' "$out" > "$logdir/$name.log"
+			printf 'FAIL fuzz %s (exit %d; log %s)\n' "$name" "$rc" "$logdir/$name.log"
+			printf '%s\n' "$out" | grep -E 'ERROR|SUMMARY|Running:' | tail -10
 		fi
 	done
 fi
