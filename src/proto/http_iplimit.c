@@ -6,19 +6,19 @@
  * touched only on accept and close, never per request or message. An entry
  * exists only while its address holds a connection, so the table is bounded
  * by the connection limit. IPv4 addresses (also IPv4-mapped IPv6) and IPv6
- * addresses are keyed by their bytes; the table is open addressing with a
- * per-process random seed, so chosen addresses cannot pile into one bucket.
+ * addresses are keyed by their bytes; the table is open addressing over
+ * core/map's seeded hash, so chosen addresses cannot pile into one bucket.
  * Non-goals: rates (connections per second), subnets.
  */
 #include "proto/http_int.h"
 
 #include "core/alloc.h"
+#include "core/map.h"
 
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 typedef struct slot {
 	uint8_t addr[16];
@@ -32,7 +32,6 @@ struct sl_http_iplimit {
 	slot_t *s;
 	size_t cap, used; /* used: live + tombstones */
 	size_t live;
-	uint64_t seed;
 };
 
 sl_http_iplimit_t *sl_http_iplimit_new(size_t max_per_ip)
@@ -42,8 +41,6 @@ sl_http_iplimit_t *sl_http_iplimit_new(size_t max_per_ip)
 	l->max = max_per_ip;
 	l->cap = 256;
 	l->s = sl_xcalloc(l->cap, sizeof(*l->s));
-	if (getrandom(&l->seed, sizeof(l->seed), 0) != sizeof(l->seed))
-		l->seed = (uint64_t)(uintptr_t)l ^ 0x9e3779b97f4a7c15ull;
 	return l;
 }
 
@@ -72,18 +69,10 @@ static bool key_of(const struct sockaddr_storage *ss, uint8_t out[16])
 	return false;
 }
 
-static uint64_t hash_key(const sl_http_iplimit_t *l, const uint8_t k[16])
-{
-	uint64_t h = l->seed ^ 1469598103934665603ULL;
-	for (int i = 0; i < 16; i++)
-		h = (h ^ k[i]) * 1099511628211ULL;
-	return h ^ (h >> 29);
-}
-
 /* The slot holding k, or the first free one on its probe path. */
 static slot_t *find(sl_http_iplimit_t *l, const uint8_t k[16])
 {
-	size_t i = hash_key(l, k) & (l->cap - 1);
+	size_t i = sl_map_hash(k, 16) & (l->cap - 1);
 	slot_t *free_slot = NULL;
 	for (;;) {
 		slot_t *s = &l->s[i];
