@@ -12,17 +12,18 @@
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
+bindir=${FUZZ_BIN_DIR:-build-fuzz}   # another copy lets a long run go on while you rebuild
 secs=${1:-60}
 [ $# -gt 0 ] && shift
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-	for b in build-fuzz/fuzz_*; do targets+=("${b#build-fuzz/fuzz_}"); done
+	for b in "$bindir"/fuzz_*; do targets+=("${b#"$bindir"/fuzz_}"); done
 fi
 ulimit -s 1024
 rc=0
 printf '%-10s %12s %10s %8s %8s %s\n' target executions exec/s seconds corpus result
 for t in "${targets[@]}"; do
-	bin=build-fuzz/fuzz_$t
+	bin=$bindir/fuzz_$t
 	[ -x "$bin" ] || { echo "fuzz: $bin missing (make fuzzers)" >&2; rc=1; continue; }
 	work=.state/fuzz/$t
 	mkdir -p "$work" "tests/corpus/$t"
