@@ -33,290 +33,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef void (*reply_fn)(sl_api_op_t *op, redisReply *reply, size_t idx);
-typedef struct cmd_ctx {
-	sl_api_op_t *op;
-	reply_fn fn;
-	size_t idx;
-} cmd_ctx_t;
-
-void sl_api__op_free(sl_api_op_t *op)
-{
-	for (size_t i = 0; i < op->nmarkets; i++)
-		free(op->markets[i]);
-	free(op->markets);
-	free(op->changed);
-	if (op->vals)
-		for (size_t i = 0; i < op->nmarkets; i++)
-			free(op->vals[i]);
-	free(op->vals);
-	sl_api__who_free(&op->who);
-	op->a->ops--;
-	free(op);
-}
-
-static void abort_cb(sl_http_req_t *req, void *arg)
-{
-	(void)req;
-	((sl_api_op_t *)arg)->req = NULL;
-}
-
-static void ignore_cb(sl_rconn_t *rc, redisReply *reply, void *arg)
-{
-	(void)rc;
-	(void)reply;
-	(void)arg;
-}
-
-void sl_api__finish(sl_api_op_t *op, int status, const char *json)
-{
-	sl_api_t *a = op->a;
-	if (op->expiring && status >= 500) {
-		/* Kafka or Redis failed the close of an expired channel: put it
-		 * back, a later sweep tries again. */
-		sl_buf_t k = SL_BUF_INIT;
-		char when[24];
-		snprintf(when, sizeof(when), "%lld", (long long)(sl_clock_wall_ms() + 5000));
-		sl_rstate_key_expiry(&k, a->prefix);
-		const char *v[] = {"ZADD", k.data, when, op->id};
-		sl_rconn_commandargv(a->rc, ignore_cb, NULL, 4, v, NULL);
-		sl_buf_free(&k);
-	}
-	if (op->req) {
-		sl_http_req_on_abort(op->req, NULL, NULL);
-		if (status == 204)
-			sl_http_respond(op->req, 204, NULL, NULL, 0);
-		else
-			sl_http_respond_json(op->req, status, json);
-	}
-	sl_metric_observe(a->m.latency, (double)(sl_clock_mono_ms() - op->started_ms));
-	if (status >= 500)
-		sl_metric_add(a->m.errors5, 1);
-	else if (status >= 400)
-		sl_metric_add(a->m.errors4, 1);
-	sl_api__op_free(op);
-}
-
-void sl_api__fail(sl_api_op_t *op, int status, const char *code, const char *msg)
-{
-	sl_buf_t b = SL_BUF_INIT;
-	sl_buf_puts(&b, "{\"error\":");
-	sl_buf_json_str(&b, code, strlen(code));
-	sl_buf_puts(&b, ",\"message\":");
-	sl_buf_json_str(&b, msg, strlen(msg));
-	sl_buf_puts(&b, "}");
-	sl_api__finish(op, status, b.data);
-	sl_buf_free(&b);
-}
-
-/* ---- Redis steps ---- */
-static void reply_cb(sl_rconn_t *rc, redisReply *reply, void *arg)
-{
-	(void)rc;
-	cmd_ctx_t *c = arg;
-	sl_api_op_t *op = c->op;
-	if (!reply || reply->type == REDIS_REPLY_ERROR || reply->type == REDIS_REPLY_NIL) {
-		/* A nil EXEC means the transaction did not run. HGET's nil is
-		 * handled by its own fn, which takes every reply. */
-		if (c->fn && reply && reply->type == REDIS_REPLY_NIL)
-			c->fn(op, reply, c->idx);
-		else
-			op->failed = true;
-	} else if (c->fn) {
-		c->fn(op, reply, c->idx);
-	}
-	free(c);
-	if (--op->replies == 0)
-		op->next(op);
-}
-
-static void cmdv_i(sl_api_op_t *op, reply_fn fn, size_t idx, int argc, const char **argv)
-{
-	cmd_ctx_t *c = sl_xmalloc(sizeof(*c));
-	c->op = op;
-	c->fn = fn;
-	c->idx = idx;
-	if (sl_rconn_commandargv(op->a->rc, reply_cb, c, argc, argv, NULL) == 0) {
-		op->replies++;
-	} else {
-		free(c);
-		op->failed = true;
-	}
-}
-
-static void cmdv(sl_api_op_t *op, reply_fn fn, int argc, const char **argv)
-{
-	cmdv_i(op, fn, 0, argc, argv);
-}
-
-/* Run the commands queued by `issue`, then `next` once every reply is in. */
-static void run(sl_api_op_t *op, void (*issue)(sl_api_op_t *op), sl_api_step_fn next)
-{
-	op->next = next;
-	op->failed = false;
-	op->replies++; /* held while issuing, so no reply can end the step early */
-	issue(op);
-	if (--op->replies == 0)
-		next(op);
-}
-
-static void key_channel(sl_api_op_t *op, sl_buf_t *b)
-{
-	sl_rstate_key_channel(b, op->a->prefix, op->id);
-}
-
-static int32_t partition_of(sl_api_op_t *op, const char *m)
-{
-	return sl_kpart_of(m, strlen(m), sl_kmeta_partitions(op->a->meta));
-}
-
-/* SADD/SREM one market of the channel in both places. */
-static void sub_cmds(sl_api_op_t *op, size_t i, bool add, reply_fn fn)
-{
-	sl_buf_t k1 = SL_BUF_INIT, k2 = SL_BUF_INIT, mem = SL_BUF_INIT;
-	sl_rstate_key_chan_markets(&k1, op->a->prefix, op->id);
-	sl_rstate_key_subs(&k2, op->a->prefix, partition_of(op, op->markets[i]));
-	sl_rstate_sub_member(&mem, op->markets[i], op->id);
-	const char *v1[] = {add ? "SADD" : "SREM", k1.data, op->markets[i]};
-	const char *v2[] = {add ? "SADD" : "SREM", k2.data, mem.data};
-	cmdv(op, fn, 3, v1);
-	cmdv(op, NULL, 3, v2);
-	sl_buf_free(&k1);
-	sl_buf_free(&k2);
-	sl_buf_free(&mem);
-}
-
-static void multi(sl_api_op_t *op)
-{
-	const char *v[] = {"MULTI"};
-	cmdv(op, NULL, 1, v);
-}
-
-static void exec_cmd(sl_api_op_t *op, reply_fn fn)
-{
-	const char *v[] = {"EXEC"};
-	cmdv(op, fn, 1, v);
-}
-
-static void exists_fn(sl_api_op_t *op, redisReply *reply, size_t idx)
-{
-	(void)idx;
-	op->exists = reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
-}
-
-static void issue_exists(sl_api_op_t *op)
-{
-	sl_buf_t k = SL_BUF_INIT;
-	key_channel(op, &k);
-	const char *v[] = {"EXISTS", k.data};
-	cmdv(op, exists_fn, 2, v);
-	sl_buf_free(&k);
-}
-
-/* ---- the command on the command topic ---- */
-static void produce(sl_api_op_t *op, const char *what, sl_api_step_fn next)
-{
-	sl_buf_t b = SL_BUF_INIT;
-	sl_buf_printf(&b, "{\"op\":\"%s\",\"channel\":\"%s\",\"markets\":[", what, op->id);
-	/* close and begin name no markets: each reducer knows the channel's,
-	 * so a close stays small however many the channel holds. */
-	bool list = strcmp(what, "close") != 0 && strcmp(what, "begin") != 0;
-	for (size_t i = 0; list && i < op->nmarkets; i++) {
-		if (i)
-			sl_buf_putc(&b, ',');
-		sl_buf_json_str(&b, op->markets[i], strlen(op->markets[i]));
-	}
-	sl_buf_puts(&b, "]}");
-	op->next = next;
-	rd_kafka_resp_err_t e = rd_kafka_producev(op->a->rk, RD_KAFKA_V_TOPIC(op->a->cmd_topic),
-						  RD_KAFKA_V_KEY(op->id, strlen(op->id)),
-						  RD_KAFKA_V_VALUE(b.data, b.len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-						  RD_KAFKA_V_OPAQUE(op), RD_KAFKA_V_END);
-	sl_buf_free(&b);
-	if (e) {
-		op->kafka_err = e;
-		next(op);
-	}
-}
-
-void sl_api__delivered(sl_api_op_t *op, rd_kafka_resp_err_t err)
-{
-	op->kafka_err = err;
-	if (!err)
-		sl_metric_add(op->a->m.commands, 1);
-	op->next(op);
-}
-
-static void kafka_failed(sl_api_op_t *op)
-{
-	char msg[200];
-	snprintf(msg, sizeof(msg), "kafka did not take the command: %s", rd_kafka_err2str(op->kafka_err));
-	sl_log_warn("command_failed", SL_KV(channel, op->id), SL_KV(error, rd_kafka_err2str(op->kafka_err)));
-	sl_api__fail(op, 503, "kafka_unavailable", msg);
-}
-
-static void redis_failed(sl_api_op_t *op)
-{
-	sl_api__fail(op, 503, "redis_unavailable", "redis did not answer");
-}
-
-/* After a Redis step that also checked the channel: answer 503 if Redis
- * failed or 404 if the channel does not exist; true when the op goes on. */
-static bool channel_step_ok(sl_api_op_t *op)
-{
-	if (op->failed) {
-		redis_failed(op);
-		return false;
-	}
-	if (!op->exists) {
-		sl_api__fail(op, 404, "unknown_channel", "no such channel");
-		return false;
-	}
-	return true;
-}
-
-/* ---- rollback: undo what this request changed, then answer 503 ---- */
-static void rollback_done(sl_api_op_t *op)
-{
-	if (op->failed)
-		sl_log_error("rollback_failed", SL_KV(channel, op->id));
-	kafka_failed(op);
-}
-
-static void issue_rollback(sl_api_op_t *op)
-{
-	bool add_back = op->kind == SL_API_UNSUBSCRIBE;
-	multi(op);
-	if (op->kind == SL_API_CREATE) {
-		sl_buf_t k = SL_BUF_INIT, ke = SL_BUF_INIT, kc = SL_BUF_INIT;
-		key_channel(op, &k);
-		sl_rstate_key_expiry(&ke, op->a->prefix);
-		sl_rstate_key_creator(&kc, op->a->prefix, op->creator);
-		const char *v[] = {"DEL", k.data};
-		cmdv(op, NULL, 2, v);
-		const char *v2[] = {"ZREM", ke.data, op->id};
-		cmdv(op, NULL, 3, v2);
-		const char *v3[] = {"ZREM", kc.data, op->id};
-		cmdv(op, NULL, 3, v3);
-		sl_buf_free(&k);
-		sl_buf_free(&ke);
-		sl_buf_free(&kc);
-	}
-	for (size_t i = 0; i < op->nmarkets; i++)
-		if (op->changed[i])
-			sub_cmds(op, i, add_back, NULL);
-	if (op->kind != SL_API_CREATE) {
-		/* Publishers may have followed the change already: tell them
-		 * to read the set again, inside the same transaction. */
-		sl_buf_t ks = SL_BUF_INIT;
-		sl_rstate_key_stream(&ks, op->a->prefix, op->id);
-		const char *v[] = {"PUBLISH", ks.data, sl_rstate_msg_markets_changed};
-		cmdv(op, NULL, 3, v);
-		sl_buf_free(&ks);
-	}
-	exec_cmd(op, NULL);
-}
-
 /* ,"stream_token":"<jwt>" for the channel, when the API can sign: what a
  * browser passes as ?token= to a publisher that asks for one. */
 static void stream_token(sl_api_op_t *op, sl_buf_t *b)
@@ -341,7 +57,7 @@ static void create_confirmed(sl_api_op_t *op)
 	if (op->failed) {
 		/* The command is in Kafka but the full TTL did not get in: the
 		 * sweep closes the channel (close command, records deleted). */
-		redis_failed(op);
+		sl_api__redis_failed(op);
 		return;
 	}
 	sl_buf_t b = SL_BUF_INIT;
@@ -374,23 +90,23 @@ static void issue_confirm(sl_api_op_t *op)
 	snprintf(exp, sizeof(exp), "%lld", (long long)(t > op->pending_exp ? t : op->pending_exp + 1));
 	sl_rstate_key_expiry(&k, op->a->prefix);
 	const char *v[] = {"ZADD", k.data, "XX", "CH", exp, op->id};
-	cmdv(op, confirm_fn, 6, v);
+	sl_api__cmdv(op, confirm_fn, 6, v);
 	sl_buf_free(&k);
 }
 
 static void create_produced(sl_api_op_t *op)
 {
 	if (op->kafka_err) {
-		run(op, issue_rollback, rollback_done);
+		sl_api__rollback(op);
 		return;
 	}
-	run(op, issue_confirm, create_confirmed);
+	sl_api__run(op, issue_confirm, create_confirmed);
 }
 
 static void create_written(sl_api_op_t *op)
 {
 	if (op->failed) {
-		redis_failed(op);
+		sl_api__redis_failed(op);
 		return;
 	}
 	if (op->quota) {
@@ -401,7 +117,7 @@ static void create_written(sl_api_op_t *op)
 		return;
 	}
 	if (op->nmarkets)
-		produce(op, "subscribe", create_produced);
+		sl_api__produce(op, "subscribe", create_produced);
 	else
 		create_produced(op);
 }
@@ -455,12 +171,12 @@ static void issue_create(sl_api_op_t *op)
 	snprintf(exp, sizeof(exp), "%lld", (long long)op->pending_exp);
 	snprintf(now, sizeof(now), "%lld", (long long)t);
 	snprintf(cnt, sizeof(cnt), "%zu", n);
-	key_channel(op, &keys[0]);
+	sl_api__key_channel(op, &keys[0]);
 	sl_rstate_key_chan_markets(&keys[1], op->a->prefix, op->id);
 	sl_rstate_key_expiry(&keys[2], op->a->prefix);
 	sl_rstate_key_creator(&keys[3], op->a->prefix, op->creator);
 	for (size_t i = 0; i < n; i++) {
-		sl_rstate_key_subs(&keys[4 + i], op->a->prefix, partition_of(op, op->markets[i]));
+		sl_rstate_key_subs(&keys[4 + i], op->a->prefix, sl_api__partition_of(op, op->markets[i]));
 		sl_rstate_sub_member(&keys[nkeys + i], op->markets[i], op->id);
 	}
 	size_t k = 0;
@@ -480,7 +196,7 @@ static void issue_create(sl_api_op_t *op)
 		argv[k++] = op->markets[i];
 		argv[k++] = keys[nkeys + i].data;
 	}
-	cmdv(op, create_fn, (int)k, argv);
+	sl_api__cmdv(op, create_fn, (int)k, argv);
 	for (size_t i = 0; i < nkeys + n; i++)
 		sl_buf_free(&keys[i]);
 	free(keys);
@@ -509,7 +225,7 @@ static void finish_with_channel(sl_api_op_t *op)
 static void sub_produced(sl_api_op_t *op)
 {
 	if (op->kafka_err) {
-		run(op, issue_rollback, rollback_done);
+		sl_api__rollback(op);
 		return;
 	}
 	if (op->kind == SL_API_UNSUBSCRIBE) {
@@ -574,7 +290,7 @@ static void sub_fn(sl_api_op_t *op, redisReply *reply, size_t idx)
 
 static void sub_written(sl_api_op_t *op)
 {
-	if (!channel_step_ok(op))
+	if (!sl_api__channel_step_ok(op))
 		return;
 	if (op->full) {
 		char msg[120];
@@ -582,7 +298,7 @@ static void sub_written(sl_api_op_t *op)
 		sl_api__fail(op, 413, "too_many_markets", msg);
 		return;
 	}
-	produce(op, op->kind == SL_API_SUBSCRIBE ? "subscribe" : "unsubscribe", sub_produced);
+	sl_api__produce(op, op->kind == SL_API_SUBSCRIBE ? "subscribe" : "unsubscribe", sub_produced);
 }
 
 static void issue_sub(sl_api_op_t *op)
@@ -596,10 +312,10 @@ static void issue_sub(sl_api_op_t *op)
 	sl_rstate_key_stream(&stream, op->a->prefix, op->id);
 	char nkeys[24];
 	snprintf(nkeys, sizeof(nkeys), "%zu", 2 + n);
-	key_channel(op, &keys[0]);
+	sl_api__key_channel(op, &keys[0]);
 	sl_rstate_key_chan_markets(&keys[1], op->a->prefix, op->id);
 	for (size_t i = 0; i < n; i++) {
-		sl_rstate_key_subs(&keys[2 + i], op->a->prefix, partition_of(op, op->markets[i]));
+		sl_rstate_key_subs(&keys[2 + i], op->a->prefix, sl_api__partition_of(op, op->markets[i]));
 		sl_rstate_sub_member(&keys[2 + n + i], op->markets[i], op->id);
 	}
 	size_t k = 0;
@@ -616,7 +332,7 @@ static void issue_sub(sl_api_op_t *op)
 		argv[k++] = op->markets[i];
 		argv[k++] = keys[2 + n + i].data;
 	}
-	cmdv(op, sub_fn, (int)k, argv);
+	sl_api__cmdv(op, sub_fn, (int)k, argv);
 	for (size_t i = 0; i < 2 + 2 * n; i++)
 		sl_buf_free(&keys[i]);
 	sl_buf_free(&stream);
@@ -628,7 +344,7 @@ static void issue_sub(sl_api_op_t *op)
 static void begin_produced(sl_api_op_t *op)
 {
 	if (op->kafka_err) {
-		kafka_failed(op);
+		sl_api__kafka_failed(op);
 		return;
 	}
 	sl_buf_t b = SL_BUF_INIT;
@@ -667,21 +383,21 @@ static void creator_fn(sl_api_op_t *op, redisReply *reply, size_t idx)
 
 static void issue_exists_members(sl_api_op_t *op)
 {
-	issue_exists(op);
+	sl_api__issue_exists(op);
 	sl_buf_t k = SL_BUF_INIT, kc = SL_BUF_INIT;
 	sl_rstate_key_chan_markets(&k, op->a->prefix, op->id);
 	const char *v[] = {"SMEMBERS", k.data};
-	cmdv(op, members_fn, 2, v);
-	key_channel(op, &kc);
+	sl_api__cmdv(op, members_fn, 2, v);
+	sl_api__key_channel(op, &kc);
 	const char *v2[] = {"HGET", kc.data, "creator"};
-	cmdv_i(op, creator_fn, 0, 3, v2);
+	sl_api__cmdv_i(op, creator_fn, 0, 3, v2);
 	sl_buf_free(&k);
 	sl_buf_free(&kc);
 }
 
 static void channel_read(sl_api_op_t *op)
 {
-	if (!channel_step_ok(op))
+	if (!sl_api__channel_step_ok(op))
 		return;
 	finish_with_channel(op);
 }
@@ -689,7 +405,7 @@ static void channel_read(sl_api_op_t *op)
 static void delete_written(sl_api_op_t *op)
 {
 	if (op->failed) {
-		redis_failed(op);
+		sl_api__redis_failed(op);
 		return;
 	}
 	sl_log_debug("channel_closed", SL_KV(channel, op->id), SL_KV(markets, op->nmarkets));
@@ -699,36 +415,36 @@ static void delete_written(sl_api_op_t *op)
 static void issue_delete(sl_api_op_t *op)
 {
 	sl_buf_t k = SL_BUF_INIT, km = SL_BUF_INIT, ks = SL_BUF_INIT, msg = SL_BUF_INIT;
-	key_channel(op, &k);
+	sl_api__key_channel(op, &k);
 	sl_rstate_key_chan_markets(&km, op->a->prefix, op->id);
-	multi(op);
+	sl_api__multi(op);
 	const char *v[] = {"DEL", k.data, km.data};
-	cmdv(op, NULL, 3, v);
+	sl_api__cmdv(op, NULL, 3, v);
 	sl_buf_t ke = SL_BUF_INIT, kc = SL_BUF_INIT;
 	sl_rstate_key_expiry(&ke, op->a->prefix);
 	const char *vz[] = {"ZREM", ke.data, op->id};
-	cmdv(op, NULL, 3, vz);
+	sl_api__cmdv(op, NULL, 3, vz);
 	if (op->creator[0]) {
 		sl_rstate_key_creator(&kc, op->a->prefix, op->creator);
 		const char *vc[] = {"ZREM", kc.data, op->id};
-		cmdv(op, NULL, 3, vc);
+		sl_api__cmdv(op, NULL, 3, vc);
 	}
 	sl_buf_free(&ke);
 	sl_buf_free(&kc);
 	for (size_t i = 0; i < op->nmarkets; i++) {
 		sl_buf_t kp = SL_BUF_INIT, mem = SL_BUF_INIT;
-		sl_rstate_key_subs(&kp, op->a->prefix, partition_of(op, op->markets[i]));
+		sl_rstate_key_subs(&kp, op->a->prefix, sl_api__partition_of(op, op->markets[i]));
 		sl_rstate_sub_member(&mem, op->markets[i], op->id);
 		const char *v2[] = {"SREM", kp.data, mem.data};
-		cmdv(op, NULL, 3, v2);
+		sl_api__cmdv(op, NULL, 3, v2);
 		sl_buf_free(&kp);
 		sl_buf_free(&mem);
 	}
-	exec_cmd(op, NULL);
+	sl_api__exec(op, NULL);
 	sl_rstate_key_stream(&ks, op->a->prefix, op->id);
 	sl_buf_printf(&msg, "{\"type\":\"closed\",\"channel\":\"%s\"}", op->id);
 	const char *v3[] = {"PUBLISH", ks.data, msg.data};
-	cmdv(op, NULL, 3, v3);
+	sl_api__cmdv(op, NULL, 3, v3);
 	sl_buf_free(&k);
 	sl_buf_free(&km);
 	sl_buf_free(&ks);
@@ -738,20 +454,20 @@ static void issue_delete(sl_api_op_t *op)
 static void delete_produced(sl_api_op_t *op)
 {
 	if (op->kafka_err) {
-		kafka_failed(op);
+		sl_api__kafka_failed(op);
 		return;
 	}
-	run(op, issue_delete, delete_written);
+	sl_api__run(op, issue_delete, delete_written);
 }
 
 /* ---- after the existence check ---- */
 static void checked(sl_api_op_t *op)
 {
-	if (!channel_step_ok(op))
+	if (!sl_api__channel_step_ok(op))
 		return;
 	switch (op->kind) {
-	case SL_API_BEGIN: produce(op, "begin", begin_produced); break;
-	case SL_API_DELETE_CHANNEL: produce(op, "close", delete_produced); break;
+	case SL_API_BEGIN: sl_api__produce(op, "begin", begin_produced); break;
+	case SL_API_DELETE_CHANNEL: sl_api__produce(op, "close", delete_produced); break;
 	default: sl_api__fail(op, 500, "internal", "unexpected step"); break;
 	}
 }
@@ -766,7 +482,7 @@ static void market_fn(sl_api_op_t *op, redisReply *reply, size_t idx)
 		return;
 	sl_buf_t b = SL_BUF_INIT;
 	const char *m = op->markets[idx];
-	sl_rstate_entry_json(&b, m, strlen(m), json, jlen, off, partition_of(op, m), ts);
+	sl_rstate_entry_json(&b, m, strlen(m), json, jlen, off, sl_api__partition_of(op, m), ts);
 	op->vals[idx] = sl_buf_steal(&b, NULL);
 	op->found++;
 }
@@ -774,7 +490,7 @@ static void market_fn(sl_api_op_t *op, redisReply *reply, size_t idx)
 static void markets_read(sl_api_op_t *op)
 {
 	if (op->failed) {
-		redis_failed(op);
+		sl_api__redis_failed(op);
 		return;
 	}
 	if (op->kind == SL_API_GET_MARKET) {
@@ -804,9 +520,9 @@ static void issue_markets(sl_api_op_t *op)
 	op->vals = sl_xcalloc(op->nmarkets + 1, sizeof(char *));
 	for (size_t i = 0; i < op->nmarkets; i++) {
 		sl_buf_t k = SL_BUF_INIT;
-		sl_rstate_key_state(&k, op->a->prefix, partition_of(op, op->markets[i]));
+		sl_rstate_key_state(&k, op->a->prefix, sl_api__partition_of(op, op->markets[i]));
 		const char *v[] = {"HGET", k.data, op->markets[i]};
-		cmdv_i(op, market_fn, i, 3, v);
+		sl_api__cmdv_i(op, market_fn, i, 3, v);
 		sl_buf_free(&k);
 	}
 }
@@ -880,9 +596,9 @@ static void owner_fn(sl_api_op_t *op, redisReply *reply, size_t idx)
 static void issue_owner(sl_api_op_t *op)
 {
 	sl_buf_t k = SL_BUF_INIT;
-	key_channel(op, &k);
+	sl_api__key_channel(op, &k);
 	const char *v[] = {"HGET", k.data, "owner"};
-	cmdv(op, owner_fn, 3, v);
+	sl_api__cmdv(op, owner_fn, 3, v);
 	sl_buf_free(&k);
 }
 
@@ -890,7 +606,7 @@ static void dispatch(sl_api_op_t *op);
 
 static void owner_checked(sl_api_op_t *op)
 {
-	if (!channel_step_ok(op))
+	if (!sl_api__channel_step_ok(op))
 		return;
 	if (op->forbidden) {
 		char msg[160];
@@ -907,10 +623,10 @@ void sl_api__start(sl_api_op_t *op)
 	op->started_ms = sl_clock_mono_ms();
 	op->a->ops++;
 	if (op->req)
-		sl_http_req_on_abort(op->req, abort_cb, op);
+		sl_http_req_on_abort(op->req, sl_api__abort_cb, op);
 	bool names_channel = op->kind != SL_API_CREATE && op->kind != SL_API_GET_MARKET && op->kind != SL_API_GET_MARKETS;
 	if (names_channel && !op->who.admin && !op->expiring) {
-		run(op, issue_owner, owner_checked);
+		sl_api__run(op, issue_owner, owner_checked);
 		return;
 	}
 	dispatch(op);
@@ -919,13 +635,13 @@ void sl_api__start(sl_api_op_t *op)
 static void dispatch(sl_api_op_t *op)
 {
 	switch (op->kind) {
-	case SL_API_CREATE: run(op, issue_create, create_written); break;
-	case SL_API_GET_CHANNEL: run(op, issue_exists_members, channel_read); break;
-	case SL_API_DELETE_CHANNEL: run(op, issue_exists_members, checked); break;
+	case SL_API_CREATE: sl_api__run(op, issue_create, create_written); break;
+	case SL_API_GET_CHANNEL: sl_api__run(op, issue_exists_members, channel_read); break;
+	case SL_API_DELETE_CHANNEL: sl_api__run(op, issue_exists_members, checked); break;
 	case SL_API_GET_MARKET:
-	case SL_API_GET_MARKETS: run(op, issue_markets, markets_read); break;
+	case SL_API_GET_MARKETS: sl_api__run(op, issue_markets, markets_read); break;
 	case SL_API_SUBSCRIBE:
-	case SL_API_UNSUBSCRIBE: run(op, issue_sub, sub_written); break;
-	default: run(op, issue_exists, checked); break;
+	case SL_API_UNSUBSCRIBE: sl_api__run(op, issue_sub, sub_written); break;
+	default: sl_api__run(op, sl_api__issue_exists, checked); break;
 	}
 }

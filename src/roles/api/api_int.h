@@ -6,6 +6,8 @@
  *               markets of the token, channels of its sub
  *   api_input.c the inputs as data (market lists of bodies and queries),
  *               pure, below api.c
+ *   api_step.c  the steps flows are made of: counted Redis commands, the
+ *               command produced, answers, the rollback
  *   api_flow.c  the flows of each route as small steps: Redis writes in one
  *               MULTI/EXEC, then the command on the command topic, then the
  *               answer; a command Kafka refused rolls the Redis write back
@@ -129,11 +131,38 @@ void sl_api__markets_free(sl_api_markets_t *m);
 void sl_api__start(sl_api_op_t *op);
 /* Close the channels whose time ran out (called from the tick). */
 void sl_api__sweep_expired(sl_api_t *a);
+
+/* api_step.c */
+typedef void (*sl_api_reply_fn)(sl_api_op_t *op, redisReply *reply, size_t idx);
 void sl_api__op_free(sl_api_op_t *op);
-/* Delivery report of a command (librdkafka's dr_msg_cb, on the loop thread). */
-void sl_api__delivered(sl_api_op_t *op, rd_kafka_resp_err_t err);
+/* sl_http_req_on_abort's callback: the client went, the op goes on. */
+void sl_api__abort_cb(sl_http_req_t *req, void *arg);
 /* Answer (when the client is still there) and end the operation. */
 void sl_api__finish(sl_api_op_t *op, int status, const char *json);
 void sl_api__fail(sl_api_op_t *op, int status, const char *code, const char *msg);
+/* Queue a command whose reply goes to fn (with idx); a failure to send or
+ * an error reply sets op->failed. Only inside an `issue` of sl_api__run. */
+void sl_api__cmdv_i(sl_api_op_t *op, sl_api_reply_fn fn, size_t idx, int argc, const char **argv);
+void sl_api__cmdv(sl_api_op_t *op, sl_api_reply_fn fn, int argc, const char **argv);
+/* Run the commands queued by `issue`, then `next` once every reply is in. */
+void sl_api__run(sl_api_op_t *op, void (*issue)(sl_api_op_t *op), sl_api_step_fn next);
+void sl_api__multi(sl_api_op_t *op);
+void sl_api__exec(sl_api_op_t *op, sl_api_reply_fn fn);
+void sl_api__key_channel(sl_api_op_t *op, sl_buf_t *b);
+int32_t sl_api__partition_of(sl_api_op_t *op, const char *m);
+/* EXISTS on the channel's record into op->exists. */
+void sl_api__issue_exists(sl_api_op_t *op);
+/* Produce the command `what` of the op's channel; next runs on its
+ * delivery report (or at once when librdkafka refused it). */
+void sl_api__produce(sl_api_op_t *op, const char *what, sl_api_step_fn next);
+/* Delivery report of a command (librdkafka's dr_msg_cb, on the loop thread). */
+void sl_api__delivered(sl_api_op_t *op, rd_kafka_resp_err_t err);
+void sl_api__kafka_failed(sl_api_op_t *op);
+void sl_api__redis_failed(sl_api_op_t *op);
+/* After a Redis step that also checked the channel: answer 503 if Redis
+ * failed or 404 if the channel does not exist; true when the op goes on. */
+bool sl_api__channel_step_ok(sl_api_op_t *op);
+/* Undo what this request changed in Redis, then answer 503 (Kafka refused). */
+void sl_api__rollback(sl_api_op_t *op);
 
 #endif
