@@ -3,8 +3,8 @@
 # (`bench/run-all.sh centrifugo`).
 #
 # The same job for both, on this machine, one after the other in one
-# invocation: 1,000 markets, 10,000 WebSocket clients of bench/ws-load.c
-# each watching 5 of them (the same 5: both sides draw them with Python's
+# invocation, in alternating rounds: 1,000 markets, 10,000 WebSocket
+# clients of bench/ws-load.c each watching 5 of them (the same 5: both sides draw them with Python's
 # random.Random(42), as bench/sportsbook.sh does), updates produced to a
 # 12-partition topic of a private Kafka 3.9 broker (bench/lib.sh, same
 # broker settings) at each rate of BENCH_RATES (1,000 / 2,000 / 3,000
@@ -26,8 +26,10 @@
 # Appends the table to bench/results/centrifugo.md (sluice's own tables
 # also go to bench/results/sportsbook.md). Never fails on a number.
 # Knobs (env): BENCH_RATES ("1000 2000 3000"), BENCH_DURATION (15 s),
-# BENCH_CLIENTS (10000), BENCH_MARKETS (1000), BENCH_ONLY (sluice or
-# centrifugo: one side only, for trying things), BENCH_NOTE.
+# BENCH_CLIENTS (10000), BENCH_MARKETS (1000), BENCH_ROUNDS (2: sluice,
+# Centrifugo, sluice, Centrifugo; the table shows the medians and every
+# round's p50/p99), BENCH_ONLY (sluice or centrifugo: one side only, for
+# trying things), BENCH_NOTE.
 # Non-goals: Centrifugo's Redis engine, history/recovery, protobuf, tuning
 # Centrifugo beyond its defaults (its config is printed in the results).
 set -uo pipefail
@@ -41,6 +43,7 @@ export BENCH_CLIENTS=${BENCH_CLIENTS:-10000}
 export BENCH_MARKETS=${BENCH_MARKETS:-1000}
 clients=$BENCH_CLIENTS markets=$BENCH_MARKETS rates=$BENCH_RATES dur=$BENCH_DURATION per=5
 only=${BENCH_ONLY:-}
+rounds=${BENCH_ROUNDS:-2}
 bin=$root/build/sluice
 load=$root/build/bench/ws-load
 cfeed=$root/build/bench/centrifugo-feed
@@ -54,13 +57,10 @@ rm -rf "$out"; mkdir -p "$out"
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # 1. sluice's ladder.
-load_s0=$(loadavg)
-if [ "$only" != centrifugo ]; then
-	echo "centrifugo.sh: 1/2 sluice (load average $load_s0)" >&2
+sluice_side() {
 	BENCH_JSON_OUT=$out/sluice.jsonl BENCH_NOTE="sluice side of bench/centrifugo.sh${BENCH_NOTE:+, $BENCH_NOTE}" \
-		bash bench/sportsbook.sh >/dev/null || echo "centrifugo.sh: the sluice side failed" >&2
-fi
-load_s1=$(loadavg)
+		bash bench/sportsbook.sh >/dev/null
+}
 
 # 2. Centrifugo's ladder, on a broker of its own.
 . bench/lib.sh
@@ -101,9 +101,10 @@ rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
 head = next((r for r in rows if "LAG" in r), None)
 if not head:
     sys.exit(1)
-i = head.index("LAG")
-lags = [r[i] for r in rows[rows.index(head) + 1:] if len(r) > i]
-sys.exit(0 if len(lags) >= 12 and all(x == "0" for x in lags) else 1)
+i, e = head.index("LAG"), head.index("LOG-END-OFFSET")
+parts = [r for r in rows[rows.index(head) + 1:] if len(r) > i]
+# Caught up: lag 0, or a partition the warm-up left empty.
+sys.exit(0 if len(parts) >= 12 and all(r[i] == "0" or r[e] == "0" for r in parts) else 1)
 PY
 	}
 	wait_for 90 "Centrifugo's consumer to catch up" caught_up ||
@@ -159,31 +160,65 @@ PY
 		tail -1 "$out/centrifugo.jsonl" >&2
 	done
 }
-load_c0=$(loadavg)
-if [ "$only" != sluice ]; then
-	echo "centrifugo.sh: 2/2 Centrifugo $("$cbin" version 2>/dev/null | head -1) (load average $load_c0)" >&2
-	( centrifugo_side ) || echo "centrifugo.sh: the Centrifugo side failed (logs in $SLUICE_STATE/bench-centrifugo)" >&2
-fi
-load_c1=$(loadavg)
+# Rounds alternate the sides (sluice, Centrifugo, sluice, ...) so that
+# what else runs on the machine weighs on both alike; the table gives the
+# median of the rounds.
+loads=()
+for round in $(seq 1 "$rounds"); do
+	if [ "$only" != centrifugo ]; then
+		l0=$(loadavg)
+		echo "centrifugo.sh: round $round/$rounds, sluice (load average $l0)" >&2
+		sluice_side || echo "centrifugo.sh: the sluice side failed" >&2
+		loads+=("sluice round $round: $l0 / $(loadavg)")
+	fi
+	if [ "$only" != sluice ]; then
+		l0=$(loadavg)
+		echo "centrifugo.sh: round $round/$rounds, $("$cbin" version 2>/dev/null | head -1) (load average $l0)" >&2
+		( centrifugo_side ) || echo "centrifugo.sh: the Centrifugo side failed (logs in $SLUICE_STATE/bench-centrifugo)" >&2
+		loads+=("Centrifugo round $round: $l0 / $(loadavg)")
+	fi
+done
 
 touch "$out/sluice.jsonl" "$out/centrifugo.jsonl"
-python3 - "$out" "$(git rev-parse --short HEAD 2>/dev/null)" "$load_s0" "$load_s1" "$load_c0" "$load_c1" \
-	"$clients" "$markets" "$dur" "${BENCH_NOTE:-}" <<'PY' | tee -a bench/results/centrifugo.md
-import json, sys, time
-out, rev, ls0, ls1, lc0, lc1, clients, markets, dur, note = sys.argv[1:]
+python3 - "$out" "$(git rev-parse --short HEAD 2>/dev/null)" "$clients" "$markets" "$dur" "$rounds" "${BENCH_NOTE:-}" \
+	"${loads[@]}" <<'PY' | tee -a bench/results/centrifugo.md
+import json, statistics, sys, time
+out, rev, clients, markets, dur, rounds, note = sys.argv[1:8]
+loads = sys.argv[8:]
 def rows(name):
-    return {s["rate"]: s for s in (json.loads(l) for l in open("%s/%s.jsonl" % (out, name)) if l.strip())}
-S, C = rows("sluice"), rows("centrifugo")
-for s in S.values():
-    p = s["procs"]
-    s["servers_cpu_s"] = round(sum(p[n]["cpu_s"] for n in ("reducer-1", "reducer-2", "api", "publisher", "redis", "kafka")), 2)
-    s["msgs_per_servers_cpu_s"] = round(s["delivered"] * float(dur) / s["servers_cpu_s"]) if s["servers_cpu_s"] else 0
-    s["gaps"] = None
+    by = {}
+    for l in open("%s/%s.jsonl" % (out, name)):
+        if l.strip():
+            s = json.loads(l)
+            by.setdefault(s["rate"], []).append(s)
+    return by
+RS, RC = rows("sluice"), rows("centrifugo")
+for runs in RS.values():
+    for s in runs:
+        p = s["procs"]
+        s["servers_cpu_s"] = round(sum(p[n]["cpu_s"] for n in ("reducer-1", "reducer-2", "api", "publisher", "redis", "kafka")), 2)
+        s["msgs_per_servers_cpu_s"] = round(s["delivered"] * float(dur) / s["servers_cpu_s"]) if s["servers_cpu_s"] else 0
+        s["gaps"] = None
+def med(runs):
+    """The median of every number over the rounds; lost and gaps: the most."""
+    m = dict(runs[0])
+    for k in ("delivered", "p50", "p99", "p999", "msgs_per_servers_cpu_s", "servers_cpu_s", "kib_per_conn"):
+        m[k] = statistics.median(r[k] for r in runs)
+    for k in ("lost", "gaps"):
+        m[k] = None if runs[0][k] is None else max(r[k] for r in runs)
+    m["subscribed"] = min(r["subscribed"] for r in runs)
+    m["rounds"] = len(runs)
+    return m
+S = {r: med(v) for r, v in RS.items()}
+C = {r: med(v) for r, v in RC.items()}
 print("\n## %s  (git %s)\n" % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), rev))
-print("`bench/run-all.sh centrifugo`: %s clients x 5 of %s markets, %s s per step%s. Load average (1/5/15 min) "
-      "before/after: sluice %s / %s, Centrifugo %s / %s.\n" % (clients, markets, dur, (": " + note) if note else "", ls0, ls1, lc0, lc1))
+print("`bench/run-all.sh centrifugo`: %s clients x 5 of %s markets, %s s per step, %s round(s) alternating the sides, "
+      "medians of the rounds%s. Load average (1/5/15 min) before / after each side: %s.\n" % (
+      clients, markets, dur, rounds, (": " + note) if note else "", "; ".join(loads)))
 def f(x, d=2):
     return "-" if x is None else ("%.*f" % (d, x) if isinstance(x, float) else "{:,}".format(x))
+def n(x):
+    return "{:,}".format(round(x))
 def ratio(a, b, inv=False):
     if a is None or b is None or not a or not b:
         return "-"
@@ -198,8 +233,8 @@ for r in sorted(set(S) | set(C)):
         if not t:
             print("| %d | %s | not run | | | | | | | | |" % (r, name)); continue
         print("| %d | %s | %s | %s | %s | %s | %d | %s | %s | %.2f | %s |" % (
-            r, name, f(round(t["delivered"])), f(t["p50"]), f(t["p99"]), f(t["p999"]), t["lost"], f(t["gaps"]),
-            f(t["msgs_per_servers_cpu_s"]), t["servers_cpu_s"] / float(dur), f(t["kib_per_conn"]) if r == first else "-"))
+            r, name, n(t["delivered"]), f(t["p50"]), f(t["p99"]), f(t["p999"]), t["lost"], f(t["gaps"]),
+            n(t["msgs_per_servers_cpu_s"]), t["servers_cpu_s"] / float(dur), f(t["kib_per_conn"]) if r == first else "-"))
 print("\nsluice / Centrifugo (latency: below 1 is better for sluice; delivered and msgs per CPU-s: above 1 is better; "
       "KiB/conn, the server's RSS growth per subscribed client in the first step: below 1 is better):\n")
 print("| upd/s | delivered | p50 | p99 | p99.9 | msgs per server CPU-s | KiB/conn |")
@@ -209,12 +244,15 @@ for r in sorted(set(S) & set(C)):
     print("| %d | %s | %s | %s | %s | %s | %s |" % (r, ratio(s["delivered"], c["delivered"]), ratio(s["p50"], c["p50"]),
           ratio(s["p99"], c["p99"]), ratio(s["p999"], c["p999"]), ratio(s["msgs_per_servers_cpu_s"], c["msgs_per_servers_cpu_s"]),
           ratio(s["kib_per_conn"], c["kib_per_conn"]) if r == first else "-"))
-print("\nCPU seconds per process over each %s s window (servers, then the feeds and the load generator, which are not counted):\n" % dur)
-for name, T, keys in (("sluice", S, ["kafka", "redis", "reducer-1", "reducer-2", "api", "publisher", "feed", "ws-load"]),
-                      ("Centrifugo", C, ["kafka", "centrifugo", "feed", "ws-load"])):
+print("\nEach round: p50 / p99 ms, then CPU seconds per process over the %s s window (servers, then the feeds and "
+      "the load generator, which are not counted):\n" % dur)
+for name, T, keys in (("sluice", RS, ["kafka", "redis", "reducer-1", "reducer-2", "api", "publisher", "feed", "ws-load"]),
+                      ("Centrifugo", RC, ["kafka", "centrifugo", "feed", "ws-load"])):
     for r in sorted(T):
-        p = T[r]["procs"]
-        print("- %s %d upd/s: %s" % (name, r, ", ".join("%s %s" % (k, p[k]["cpu_s"]) for k in keys if k in p)))
+        for i, t in enumerate(T[r]):
+            p = t["procs"]
+            print("- %s %d upd/s, round %d: %s / %s ms; %s" % (name, r, i + 1, t["p50"], t["p99"],
+                  ", ".join("%s %s" % (k, p[k]["cpu_s"]) for k in keys if k in p)))
 for name, T in (("sluice", S), ("Centrifugo", C)):
     if not T:
         continue

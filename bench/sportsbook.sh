@@ -60,7 +60,7 @@ start() { # name role args...
 group=sb-$RANDOM
 start reducer-1 reducer --group "$group" "${reducer_args[@]}"
 start reducer-2 reducer --group "$group" "${reducer_args[@]}"
-start api api --max-markets 100
+start api api --max-markets 100 --max-channels-per-creator 0
 start publisher publisher --max-connections $((clients + 100)) "${publisher_args[@]}"
 for r in reducer-1 reducer-2 api publisher; do
 	wait_for 60 "$r ready" curl -fsS -o /dev/null "http://127.0.0.1:${port[$r]}/readyz" ||
