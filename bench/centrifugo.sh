@@ -87,12 +87,14 @@ EOF
 		{ tail -5 "$st/centrifugo.log" >&2; return 1; }
 	local kpid; kpid=$(cat "$bench_sd/kafka-1/pid")
 	# The consumer must own every partition, with nothing left to read,
-	# before a measured step: a warm-up feed of 5 s at 1,000 records/s (it
+	# before a measured step: a warm-up feed of 20 s at 1,000 records/s (it
 	# pays the broker's first idempotent producer and warms its JIT, as the
-	# 10,000 channel commands do on the sluice side), then the group's lag
-	# must reach 0 on 12 partitions.
+	# 10,000 channel commands and the reducers' settling do on the sluice
+	# side: with 5 s, the broker still spent 0.33 core in the first step
+	# and 0.13 in the next), then the group's lag must reach 0 on 12
+	# partitions.
 	"$cfeed" --brokers "$SLUICE_KAFKA_BROKERS" --topic "$SLUICE_DATA_TOPIC" --markets "$markets" --rate 1000 \
-		--count 5000 >/dev/null 2>"$st/warmup.err" || { cat "$st/warmup.err" >&2; return 1; }
+		--count 20000 >/dev/null 2>"$st/warmup.err" || { cat "$st/warmup.err" >&2; return 1; }
 	caught_up() {
 		"$bin" groups --describe --group "$group" 2>/dev/null > "$st/group.txt" || return 1
 		python3 - "$st/group.txt" <<'PY'
