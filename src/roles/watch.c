@@ -10,8 +10,10 @@
  * for its market (the client's dedup). --max-updates N exits after N
  * updates (tests); SIGINT/SIGTERM or the end of the stream exit too. On
  * exit the channel is deleted (DELETE /v1/channels/<id>), bounded by
- * --timeout-ms like every other step. Data goes to stdout, diagnostics to
- * stderr. Exit 0 ok, 1 a step failed, 2 usage.
+ * --timeout-ms like every other step. --token (or SLUICE_API_TOKEN) sends
+ * a bearer token to the API, never to the publisher (`make up` prints
+ * one). Data goes to stdout, diagnostics to stderr. Exit 0 ok, 1 a step
+ * failed, 2 usage.
  *   snapshot m-0001 price=101.2345 offset=123 partition=4
  *   update   m-0001 price=101.9845 offset=124 partition=4 latency_ms=3
  * References: WHATWG HTML "Server-sent events" (event stream format).
@@ -35,6 +37,8 @@ static const sl_cfg_key_t watch_keys[] = {
 	{"publisher-url", NULL, "SLUICE_PUBLISHER_URL", SL_CFG_STR, "http://127.0.0.1:8090", 0, 0,
 	 "the publisher (its SSE endpoint is used)"},
 	{"api-key", NULL, "SLUICE_API_KEY", SL_CFG_STR, NULL, 0, 0, "sent as X-API-Key when set"},
+	{"token", NULL, "SLUICE_API_TOKEN", SL_CFG_STR, NULL, 0, 0,
+	 "bearer token (a JWT, e.g. from sluice token) sent to the API as Authorization: Bearer"},
 	{"max-updates", NULL, NULL, SL_CFG_INT, "0", 0, 1e12, "exit after this many updates (0: run until SIGINT)"},
 	{"timeout-ms", NULL, NULL, SL_CFG_INT, "10000", 100, 600000, "bound on each HTTP step"},
 	{0},
@@ -240,6 +244,10 @@ static hreq_t *hreq_start(watch_t *w, const char *base, const char *method, cons
 	const char *key = sl_cfg_str(w->cfg, "api-key");
 	if (key && *key)
 		sl_buf_printf(&r->out, "X-API-Key: %s\r\n", key);
+	/* The API's credential goes to the API only, never to the publisher. */
+	const char *token = sl_cfg_str(w->cfg, "token");
+	if (token && *token && !strcmp(base, sl_cfg_str(w->cfg, "api-url")))
+		sl_buf_printf(&r->out, "Authorization: Bearer %s\r\n", token);
 	if (body)
 		sl_buf_printf(&r->out, "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s", strlen(body),
 			      body);
@@ -430,6 +438,12 @@ static int watch_run(sl_cfg_t *cfg)
 	w.max_updates = sl_cfg_int(cfg, "max-updates");
 	if (!w.nmarkets) {
 		fprintf(stderr, "sluice watch: name at least one market, e.g. sluice watch m-0001 m-0002\n");
+		return 2;
+	}
+	const char *token = sl_cfg_str(cfg, "token");
+	if (token && token[strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")]) {
+		/* A JWT is base64url and dots; anything else would break the header. */
+		fprintf(stderr, "sluice watch: bad --token: a JWT has only letters, digits, '-', '_' and '.'\n");
 		return 2;
 	}
 	json_t *ms = json_array();
