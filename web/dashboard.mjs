@@ -8,8 +8,13 @@
  * ?publisher=URL override the config, ?markets=m-0001..m-0050 (or "all")
  * picks markets, ?transport=sse forces SSE, ?frame_ms=N sets the board's
  * minimum time between DOM writes (100 ms). The selection is remembered in
- * localStorage. window.sluice exposes the parts for debugging and the
- * browser test (tests/integration/0503-dashboard-browser.sh).
+ * localStorage. A bearer token for the API comes in the address's
+ * fragment, #token=<JWT> (`make up` prints such a link; a fragment never
+ * reaches a server or its logs): it is kept in localStorage, dropped from
+ * the address bar, and sent as Authorization: Bearer on every API call;
+ * an empty #token= forgets it. window.sluice exposes the parts for
+ * debugging and the browser tests (tests/integration/0503-dashboard-browser.sh,
+ * 1151-dev-token.sh).
  * Non-goals: logins, several channels per page, editing config at run time.
  */
 import {SluiceClient} from './sluice-client.mjs';
@@ -20,6 +25,7 @@ import {discoverMarkets, feedIds, parseSelection} from './markets.mjs';
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const STORE_KEY = 'sluice.dashboard.markets';
+const TOKEN_KEY = 'sluice.dashboard.token';
 const LAT_WINDOW_MS = 10000;
 const LAT_MAX_SAMPLES = 5000;
 
@@ -37,6 +43,32 @@ async function loadConfig() {
 		publisher_url: params.get('publisher') ?? cfg.publisher_url ?? location.origin,
 		metrics: cfg.metrics ?? {},
 	};
+}
+
+/* The API token: from #token= (then remembered), else the remembered one. */
+function takeToken() {
+	const frag = new URLSearchParams(location.hash.slice(1));
+	let token = null;
+	try {
+		if (frag.has('token')) {
+			token = frag.get('token') || null;
+			if (token)
+				localStorage.setItem(TOKEN_KEY, token);
+			else
+				localStorage.removeItem(TOKEN_KEY);
+		} else {
+			token = localStorage.getItem(TOKEN_KEY);
+		}
+	} catch (e) {
+		/* Private mode: the fragment's token lasts as long as the page. */
+		token = frag.get('token') || null;
+	}
+	if (frag.has('token')) {
+		frag.delete('token');
+		const rest = frag.toString();
+		history.replaceState(null, '', location.pathname + location.search + (rest ? `#${rest}` : ''));
+	}
+	return token;
 }
 
 /* End-to-end latencies of the last ten seconds, for p50/p99 in the header. */
@@ -76,6 +108,9 @@ function showBanner(text, kind = 'error') {
 }
 
 function describeState({state, error, delayMs, transport}) {
+	if (error?.status === 401 && (state === 'error' || state === 'connecting'))
+		return ['error', `The control API wants a token (${error.message}). Open the dashboard link that ` +
+			'`make up` printed (…/#token=…), or mint one with `sluice token`.'];
 	switch (state) {
 	case 'live':
 		return ['live', null];
@@ -95,6 +130,8 @@ function describeState({state, error, delayMs, transport}) {
 
 async function main() {
 	const config = await loadConfig();
+	const token = takeToken();
+	const auth = token ? {authorization: `Bearer ${token}`} : {};
 	let saved = null;
 	try {
 		saved = localStorage.getItem(STORE_KEY);
@@ -114,6 +151,7 @@ async function main() {
 		markets: initial.ids,
 		transport: params.get('transport') ?? 'auto',
 		backoff: {initialMs: 500, maxMs: 8000},
+		headers: auth,
 	});
 	const board = new Board($('rows'), {
 		empty: $('empty'),
@@ -122,7 +160,7 @@ async function main() {
 	});
 	const system = new SystemPanel(config.metrics);
 	const lat = new LatencyWindow();
-	window.sluice = {client, board, system, config, lat};
+	window.sluice = {client, board, system, config, lat, hasToken: !!token};
 
 	const save = () => {
 		$('mkt-count').textContent = `${client.wanted.length} market${client.wanted.length === 1 ? '' : 's'}`;
@@ -178,7 +216,7 @@ async function main() {
 		let ids = sel.ids;
 		if (sel.all) {
 			try {
-				ids = ids.concat(await discoverMarkets(config.api_url));
+				ids = ids.concat(await discoverMarkets(config.api_url, {headers: auth}));
 			} catch (e) {
 				/* An API without the listing falls back to the demo feed's 50 markets. */
 				ids = ids.concat(feedIds(1, 50));

@@ -59,15 +59,17 @@ export function feedIds(from, to) {
 /**
  * Ask the API which of m-0001..m-<limit> have a state, batch by batch, and
  * stop at the first batch with none after some were found. Returns the ids.
+ * headers go with each request (Authorization: Bearer for an API with tokens).
  * Throws the API's SluiceError (unreachable, 404 when it lacks the endpoint).
  */
-export async function discoverMarkets(apiUrl, {fetch: f = globalThis.fetch, limit = 1000, batch = 100} = {}) {
+export async function discoverMarkets(apiUrl, {fetch: f = globalThis.fetch, limit = 1000, batch = 100,
+	headers = {}} = {}) {
 	const found = [];
 	for (let start = 1; start <= limit; start += batch) {
 		const ids = feedIds(start, Math.min(limit, start + batch - 1));
 		let res;
 		try {
-			res = await f(`${apiUrl}/v1/markets?ids=${ids.join(',')}`, {cache: 'no-store'});
+			res = await f(`${apiUrl}/v1/markets?ids=${ids.join(',')}`, {cache: 'no-store', headers});
 		} catch (e) {
 			throw new SluiceError(0, 'api_unreachable', `control API ${apiUrl} unreachable: ${e.message}`);
 		}

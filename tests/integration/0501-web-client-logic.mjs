@@ -396,6 +396,18 @@ test('discoverMarkets asks in batches and stops after the last known market', as
 	await assert.rejects(discoverMarkets('http://api', {fetch: missing}), (e) => e.status === 404);
 });
 
+test('discoverMarkets sends the given headers (a bearer token) with every batch', async () => {
+	const seen = [];
+	const f = async (url, init) => {
+		seen.push(init.headers.authorization);
+		return new Response(JSON.stringify({markets: [{market: 'm-0001', offset: 1}]}));
+	};
+	await discoverMarkets('http://api', {fetch: f, batch: 100, limit: 200, headers: {authorization: 'Bearer t.k.n'}});
+	assert.deepEqual(seen, ['Bearer t.k.n', 'Bearer t.k.n']);
+	const refused = async () => new Response('{"error":"unauthorized"}', {status: 401});
+	await assert.rejects(discoverMarkets('http://api', {fetch: refused}), (e) => e.status === 401);
+});
+
 test('system summary: rates, lag per partition, owners, roles down', () => {
 	assert.equal(roleKind('reducer-2'), 'reducer');
 	assert.equal(roleKind('publisher'), 'publisher');
