@@ -15,13 +15,16 @@
 # `kill -0`, which a zombie passes), so running it again after a crash
 # restarts exactly what died. Each role runs in the background with its log
 # under .state/run/ (the log of a previous life kept as NAME.log.1). Waits
-# for every started role's /readyz and prints where to look.
+# for every started role's /readyz and prints where to look, with a
+# development token for the API (scripts/dev-auth.sh: the API runs with
+# bearer tokens; the dashboard link carries the token).
 # Non-goals: several machines (docs/operations.md), supervising (it starts
 # what is dead when asked; it does not watch).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$here/topology.sh"
+. "$here/dev-auth.sh"
 
 want=single
 for a in "$@"; do
@@ -85,6 +88,7 @@ role_args() { # role
 	esac
 }
 
+dev_auth_setup
 started=()
 kept=0
 while read -r name port role; do
@@ -108,16 +112,24 @@ for s in "${started[@]}"; do
 	fi
 done
 
+token=$(dev_auth_token "$bin")
 if [ ${#started[@]} = 0 ]; then
 	say "already up: every part answers (make status shows what runs; make down stops it)"
+	[ -n "$token" ] && say "dashboard with a fresh development token: http://127.0.0.1:$pub_port/#token=$token"
 	exit 0
 fi
 [ "$kept" -gt 0 ] && say "started ${#started[@]} role(s) that were not running; $kept left alone"
 
 pubs=""
 while read -r name port role; do
-	[ "$role" = publisher ] && pubs="${pubs:+$pubs }http://127.0.0.1:$port/"
+	[ "$role" = publisher ] && pubs="${pubs:+$pubs }http://127.0.0.1:$port/${token:+#token=$token}"
 done < <(topology "$shape")
+try="build/sluice watch m-0001 m-0002 m-0003"
+tokline=""
+if [ -n "$token" ]; then
+	try="SLUICE_API_TOKEN=\$(cat ${SLUICE_RUN#"$SLUICE_ROOT"/}/dev-token) $try"
+	tokline="  API token     ${SLUICE_RUN#"$SLUICE_ROOT"/}/dev-token  (Authorization: Bearer; sub dev, every market; docs/security.md)"
+fi
 cat <<TXT
 
 sluice is up ($shape).
@@ -127,6 +139,7 @@ sluice is up ($shape).
   REST proxy    http://127.0.0.1:$(topology "$shape" | awk '$1 == "rest-proxy" {print $2}')/topics
   Kafka         $SLUICE_KAFKA_BROKERS      Redis  ${SLUICE_REDIS_SENTINELS:+sentinels $SLUICE_REDIS_SENTINELS, primary }$SLUICE_REDIS_URL
   logs          $run/*.log
-  try           build/sluice watch m-0001 m-0002 m-0003
+$tokline${tokline:+
+}  try           $try
   status        make status        stop  make down
 TXT
