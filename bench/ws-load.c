@@ -3,7 +3,7 @@
  *   build/bench/ws-load --url 127.0.0.1:8090 --clients 10000
  *       (--channel-prefix bench [--channels C] | --channels-file FILE) [--warmup 5] [--duration 20]
  *       [--drain 2] [--connect-rate 2000] [--ready-file F] [--max-markets 8]
- *       [--proto sluice|centrifugo]
+ *       [--proto sluice|centrifugo] [--tls [--tls-ca CA.pem]]
  *
  * Client i opens ws://url/v1/stream/<channel-prefix>-<i> (<i mod C> with
  * --channels C, so that C channels are shared by all clients), or the i-th line
@@ -31,12 +31,21 @@
  * with `{}`; a publication push carries the feed's data object, whose
  * `market`, `offset` (1, 2, 3 per market: gaps are lost messages too) and
  * `ts` are measured exactly as sluice's updates are.
+ * --tls speaks wss:// (TLS 1.2/1.3 through OpenSSL memory BIOs: the socket
+ * stays libuv's, each client's records go through its own SSL object, and
+ * frames are parsed from the decrypted bytes as without TLS); --tls-ca
+ * verifies the server's certificate against that CA (without it, none is
+ * verified: a benchmark, not a client to trust). TLS handshake failures
+ * count as handshake_failed. bench/publisher.sh BENCH_TLS=compare measures
+ * the cost of TLS with it.
  * How it fits: bench/publisher.sh, bench/sportsbook.sh and
  * bench/centrifugo.sh run it.
- * Non-goals: TLS, compression, client messages beyond the above, browser
+ * Non-goals: compression, client messages beyond the above, browser
  * realism, Centrifugo's protobuf protocol, history and recovery.
  */
 #include <errno.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -59,6 +68,7 @@ typedef struct sub {
 typedef struct wc {
 	uv_tcp_t tcp;
 	uv_connect_t creq;
+	SSL *ssl; /* --tls: the client's TLS state, over memory BIOs */
 	uint32_t idx;
 	uint8_t state; /* 0 connecting, 1 handshake, 2 open, 3 closed */
 	bool subscribed;
@@ -75,7 +85,11 @@ static struct {
 	double warmup, duration, drain;
 	uint32_t max_markets;
 	bool centrifugo;
-} o = {"127.0.0.1:8090", "bench", NULL, NULL, 1000, 2000, 0, 5, 20, 2, MAXK, false};
+	bool tls;
+	const char *tls_ca;
+} o = {"127.0.0.1:8090", "bench", NULL, NULL, 1000, 2000, 0, 5, 20, 2, MAXK, false, false, NULL};
+static SSL_CTX *tls_ctx;
+static char plainbuf[1 << 18];
 
 static uv_loop_t *loop;
 static struct sockaddr_in addr;
@@ -116,7 +130,8 @@ static void write_cb(uv_write_t *w, int status)
 	free(w);
 }
 
-static void send_bytes(wc_t *c, const char *data, size_t len)
+/* Bytes for the socket as they are (TLS records, or plain frames). */
+static void raw_send(wc_t *c, const char *data, size_t len)
 {
 	uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
 	int r = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
@@ -131,6 +146,30 @@ static void send_bytes(wc_t *c, const char *data, size_t len)
 	b = uv_buf_init(copy, (unsigned)(len - (size_t)r));
 	if (uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, write_cb) < 0)
 		free(w);
+}
+
+/* Send the records OpenSSL wrote into the client's outgoing memory BIO. */
+static void tls_flush(wc_t *c)
+{
+	BIO *wb = SSL_get_wbio(c->ssl);
+	char tmp[16384];
+	while (BIO_ctrl_pending(wb) > 0) {
+		int n = BIO_read(wb, tmp, sizeof(tmp));
+		if (n <= 0)
+			break;
+		raw_send(c, tmp, (size_t)n);
+	}
+}
+
+static void send_bytes(wc_t *c, const char *data, size_t len)
+{
+	if (!c->ssl) {
+		raw_send(c, data, len);
+		return;
+	}
+	/* A memory BIO takes everything: SSL_write never waits here. */
+	if (SSL_write(c->ssl, data, (int)len) > 0)
+		tls_flush(c);
 }
 
 static void send_pong(wc_t *c, const unsigned char *p, size_t n)
@@ -426,17 +465,11 @@ static void alloc_cb(uv_handle_t *h, size_t sz, uv_buf_t *b)
 	*b = uv_buf_init(readbuf, sizeof(readbuf));
 }
 
-static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+static void send_upgrade(wc_t *c);
+
+/* Bytes of the WebSocket stream (plain, or decrypted): parse the frames. */
+static void on_bytes(wc_t *c, const uv_buf_t *buf, ssize_t nread)
 {
-	wc_t *c = (wc_t *)s;
-	if (nread < 0) {
-		if (c->state != 3 && phase < 3)
-			closed_by_server++;
-		close_wc(c);
-		return;
-	}
-	if (nread == 0)
-		return;
 	double now = wall_ms();
 	if (c->inlen == 0) {
 		/* Parse straight from the shared buffer; keep only a partial tail. */
@@ -467,9 +500,75 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	c->inlen -= used;
 }
 
+static void tls_failed(wc_t *c, const char *what)
+{
+	hs_failed++;
+	if (hs_failed <= 5) {
+		char e[256];
+		ERR_error_string_n(ERR_get_error(), e, sizeof(e));
+		fprintf(stderr, "ws-load: client %u: TLS %s failed: %s\n", c->idx, what, e);
+	}
+	ERR_clear_error();
+	close_wc(c);
+}
+
+/* TLS records from the socket: finish the handshake (then ask for the
+ * WebSocket upgrade), and hand each decrypted chunk to on_bytes. */
+static void on_tls(wc_t *c, const uv_buf_t *buf, ssize_t nread)
+{
+	BIO_write(SSL_get_rbio(c->ssl), buf->base, (int)nread);
+	if (!SSL_is_init_finished(c->ssl)) {
+		int r = SSL_do_handshake(c->ssl);
+		tls_flush(c);
+		if (r != 1) {
+			if (SSL_get_error(c->ssl, r) != SSL_ERROR_WANT_READ)
+				tls_failed(c, "handshake");
+			return;
+		}
+		send_upgrade(c);
+	}
+	for (;;) {
+		int n = SSL_read(c->ssl, plainbuf, sizeof(plainbuf));
+		if (n <= 0) {
+			int e = SSL_get_error(c->ssl, n);
+			tls_flush(c); /* an alert, or nothing */
+			if (e == SSL_ERROR_WANT_READ)
+				return;
+			if (c->state != 3 && phase < 3)
+				closed_by_server++;
+			ERR_clear_error();
+			close_wc(c);
+			return;
+		}
+		uv_buf_t pb = uv_buf_init(plainbuf, (unsigned)n);
+		on_bytes(c, &pb, n);
+		if (c->state == 3)
+			return;
+	}
+}
+
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	wc_t *c = (wc_t *)s;
+	if (nread < 0) {
+		if (c->state != 3 && phase < 3)
+			closed_by_server++;
+		close_wc(c);
+		return;
+	}
+	if (nread == 0)
+		return;
+	if (c->ssl)
+		on_tls(c, buf, nread);
+	else
+		on_bytes(c, buf, nread);
+}
+
 static void closed_cb(uv_handle_t *h)
 {
-	(void)h;
+	wc_t *c = (wc_t *)h;
+	SSL_free(c->ssl);
+	c->ssl = NULL;
 }
 
 static void close_wc(wc_t *c)
@@ -499,6 +598,23 @@ static void connect_cb(uv_connect_t *req, int status)
 	}
 	connected++;
 	c->state = 1;
+	uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
+	if (!o.tls) {
+		send_upgrade(c);
+		return;
+	}
+	c->ssl = SSL_new(tls_ctx);
+	SSL_set_bio(c->ssl, BIO_new(BIO_s_mem()), BIO_new(BIO_s_mem()));
+	SSL_set_connect_state(c->ssl);
+	int r = SSL_do_handshake(c->ssl);
+	tls_flush(c);
+	if (r != 1 && SSL_get_error(c->ssl, r) != SSL_ERROR_WANT_READ)
+		tls_failed(c, "handshake");
+}
+
+/* The WebSocket upgrade request (after the TLS handshake with --tls). */
+static void send_upgrade(wc_t *c)
+{
 	char key[25] = "dGhlIHNhbXBsZSBub25jZQ==";
 	char reqbuf[512];
 	const char *id = chan_ids ? chan_ids[c->idx] : NULL;
@@ -511,7 +627,6 @@ static void connect_cb(uv_connect_t *req, int status)
 			 "GET %s%s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
 			 "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n",
 			 o.centrifugo ? "/connection/websocket" : "/v1/stream/", o.centrifugo ? "" : id, host_hdr, key);
-	uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
 	send_bytes(c, reqbuf, (size_t)n);
 }
 
@@ -748,7 +863,11 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			o.centrifugo = !strcmp(v, "centrifugo");
-		} else if (opt(argc, argv, &i, "--max-markets", &v))
+		} else if (!strcmp(argv[i], "--tls"))
+			o.tls = true;
+		else if (opt(argc, argv, &i, "--tls-ca", &v))
+			o.tls_ca = v;
+		else if (opt(argc, argv, &i, "--max-markets", &v))
 			o.max_markets = (uint32_t)atoi(v) > MAXK ? MAXK : (uint32_t)atoi(v);
 		else {
 			fprintf(stderr, "ws-load: unknown option %s\n", argv[i]);
@@ -798,6 +917,19 @@ int main(int argc, char **argv)
 		rl.rlim_cur = rl.rlim_max < o.clients + 1024 ? rl.rlim_max : o.clients + 1024;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	if (o.tls) {
+		tls_ctx = SSL_CTX_new(TLS_client_method());
+		SSL_CTX_set_min_proto_version(tls_ctx, TLS1_2_VERSION);
+		/* 10,000 idle clients: no buffers held between records. */
+		SSL_CTX_set_mode(tls_ctx, SSL_MODE_RELEASE_BUFFERS);
+		if (o.tls_ca) {
+			if (SSL_CTX_load_verify_locations(tls_ctx, o.tls_ca, NULL) != 1) {
+				fprintf(stderr, "ws-load: --tls-ca %s: cannot load\n", o.tls_ca);
+				return 2;
+			}
+			SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_PEER, NULL);
+		}
+	}
 	hist = calloc(HIST_BUCKETS, sizeof(uint64_t));
 	conns = calloc(o.clients, sizeof(wc_t));
 	for (uint32_t i = 0; i < o.clients; i++)
@@ -815,6 +947,9 @@ int main(int argc, char **argv)
 			free(chan_ids[i]);
 	}
 	free(chan_ids);
+	for (uint32_t i = 0; i < o.clients; i++)
+		SSL_free(conns[i].ssl);
+	SSL_CTX_free(tls_ctx);
 	free(conns);
 	free(hist);
 	return uv_loop_close(loop) == 0 ? 0 : 1;
