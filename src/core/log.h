@@ -77,7 +77,6 @@
 	X(markets, "a number of markets") \
 	X(master, "the Redis master name the Sentinels watch") \
 	X(ms, "how long the step took, ms") \
-	X(op, "the op of a command") \
 	X(partition, "a partition id") \
 	X(partitions, "partition ids (comma-separated), or a number of partitions") \
 	X(port, "TCP port") \
