@@ -88,6 +88,10 @@ static void after_write(conn_t *c, int status, size_t len)
 	c->out_bytes -= len;
 	c->writes_in_flight--;
 	if (status < 0 || (c->close_after_write && c->writes_in_flight == 0)) {
+		if (status < 0)
+			sl_log_debug("http_write_failed", SL_KV(conn, c->id), SL_KV(error, uv_strerror(status)));
+		else
+			sl_log_debug("http_closed_after_write", SL_KV(conn, c->id), SL_KV(status, c->error_status));
 		conn_close(c);
 		return;
 	}
@@ -214,10 +218,16 @@ static void timer_cb(uv_timer_t *t)
 	}
 }
 
-/* Arm the deadline of the phase the connection is in now. */
+/* Arm the deadline of the phase the connection is in now. The loop's
+ * clock is refreshed first: libuv's "now" is taken once per iteration, and
+ * after a long one (thousands of pipelined requests on a busy machine) a
+ * deadline counted from it would already have passed and cut a client
+ * that did nothing wrong (seen: 408 in the middle of a pipelined flood). */
 static void arm(conn_t *c)
 {
 	const sl_http_limits_t *lim = &c->srv->lim;
+	if (c->phase <= SL_HTTP__BODY)
+		uv_update_time(c->srv->loop);
 	switch (c->phase) {
 	case SL_HTTP__IDLE: uv_timer_start(&c->timer, timer_cb, lim->idle_timeout_ms, 0); break;
 	case SL_HTTP__HEAD: uv_timer_start(&c->timer, timer_cb, lim->head_timeout_ms, 0); break;
@@ -342,6 +352,8 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	conn_t *c = (conn_t *)s;
 	if (nread < 0) {
+		if (nread != UV_EOF)
+			sl_log_debug("http_read_failed", SL_KV(conn, c->id), SL_KV(error, uv_strerror((int)nread)));
 		conn_close(c);
 		return;
 	}

@@ -9,7 +9,7 @@
  * stops at the first error. Invariants checked: the head and body limits
  * hold for every request handed over; the parser consumed no more than it
  * was given; the same bytes fed whole hand over the same requests (method,
- * path, query, body, a header) and end the same way; everything is freed
+ * path, query, body, a header, keep-alive) and end the same way; everything is freed
  * (LeakSanitizer).
  * How it fits: `make fuzz` runs it; `make test` replays tests/corpus/http/.
  */
@@ -78,6 +78,7 @@ static void run(const uint8_t *data, size_t size, size_t step, trace_t *t)
 			mix(t, v.base, v.len);
 			const char *h = sl_http_req_header(r, "content-type");
 			mix(t, h ? h : "", h ? strlen(h) : 0);
+			mix(t, r->keep_alive ? "k" : "c", 1);
 			t->requests++;
 			c->in_request = false;
 			http_parser_pause(&c->parser, 0);

@@ -77,6 +77,9 @@ static void handler(sl_http_req_t *req, void *arg)
 			sl_http_respond_error(req, 400, "too_long", "x is too long");
 		else
 			sl_http_respond(req, found ? 200 : 404, "text/plain", v, strlen(v));
+	} else if (sl_iov_eq(path, "/busy")) {
+		usleep(500 * 1000); /* a loop iteration longer than the head deadline */
+		sl_http_respond(req, 200, "text/plain", "busy", 4);
 	} else if (sl_iov_eq(path, "/later")) {
 		fx->pending = req;
 		uv_timer_start(&fx->later, later_cb, 20, 0);
@@ -102,7 +105,8 @@ static void done_cb(uv_async_t *a)
 
 /* Send the request and read everything until EOF, both at once: a client
  * that wrote a long pipeline before reading would wait on a server that
- * (rightly) stops reading it while its answers pile up. */
+ * (rightly) stops reading it while its answers pile up. A \001 in the
+ * request is not sent: the client waits 100 ms there before going on. */
 static char *exchange(int port, const char *request)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -116,8 +120,15 @@ static char *exchange(int port, const char *request)
 			struct pollfd pfd = {fd, (short)(POLLIN | (off < len ? POLLOUT : 0)), 0};
 			if (poll(&pfd, 1, 5000) <= 0)
 				break; /* 5 s of silence */
+			if ((pfd.revents & POLLOUT) && off < len && request[off] == '\001') {
+				usleep(100 * 1000);
+				off++;
+				continue;
+			}
 			if ((pfd.revents & POLLOUT) && off < len) {
-				ssize_t n = write(fd, request + off, len - off);
+				const char *pause = memchr(request + off, '\001', len - off);
+				size_t upto = pause ? (size_t)(pause - request) : len;
+				ssize_t n = write(fd, request + off, upto - off);
 				if (n > 0)
 					off += (size_t)n;
 			}
@@ -254,6 +265,9 @@ static void test_http_requests(void **state)
 		 "HTTP/1.1 413 ", NULL, NULL, 0, NULL},
 		{"a query value too long for its buffer is refused, not cut", longq, "HTTP/1.1 400 ", "too_long", NULL, 0, NULL},
 		{"pipelined flood", flood.data, "HTTP/1.1 200 ", "\r\n\r\nlast", NULL, FLOOD + 1, NULL},
+		{"a long loop iteration does not eat the next request's head deadline",
+		 "GET /busy HTTP/1.1\r\nHost: x\r\n\r\nGET /q?x=next HTTP/1.1\r\nHo\001st: x\r\nConnection: close\r\n\r\n",
+		 "HTTP/1.1 200", "\r\n\r\nnext", "408", 2, NULL},
 		{"a head that never completes: 408 at the head deadline", "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: 1",
 		 "HTTP/1.1 408 ", "\"error\":\"head_timeout\"", NULL, 0, NULL},
 		{"a connection that sends nothing: 408 at the head deadline", "", "HTTP/1.1 408 ", "head_timeout", NULL, 0,
