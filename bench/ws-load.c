@@ -74,6 +74,7 @@ typedef struct wc {
 	bool subscribed;
 	uint8_t nsubs;
 	uint8_t cf_acks; /* Centrifugo: subscribe replies received */
+	bool cf_refused; /* Centrifugo: a connect or subscribe error */
 	char *in;
 	size_t inlen, incap;
 	sub_t subs[MAXK];
@@ -359,6 +360,11 @@ static void cf_line(wc_t *c, const char *s, size_t n, double now)
 		if (find(s, n, "\"error\":")) {
 			if (cf_errors++ < 5)
 				fprintf(stderr, "ws-load: client %u: %.*s\n", c->idx, (int)(n > 200 ? 200 : n), s);
+			/* Refused: count it once, so the start does not wait for it. */
+			if (!c->subscribed && !c->cf_refused) {
+				c->cf_refused = true;
+				hs_failed++;
+			}
 			return;
 		}
 		if (id == 1)
