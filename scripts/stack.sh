@@ -73,7 +73,9 @@ load_layout() {
 }
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-pick_port() { if port_free "$1"; then echo "$1"; else free_port; fi; }
+# A derived port (base + offset) may pass 65535 when the base came from the
+# ephemeral range: then, as when it is taken, any free port.
+pick_port() { if [ "$1" -le 65535 ] && port_free "$1"; then echo "$1"; else free_port; fi; }
 
 # ---- Redis ----
 # Nodes: redis (node 1, the first primary) and redis-2 (its replica), each
