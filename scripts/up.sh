@@ -85,6 +85,9 @@ role_args() { # role
 	case $1 in
 	publisher) printf '%s\n' "${dash_args[@]}" ;;
 	feed) printf '%s\n' --markets "${SLUICE_FEED_MARKETS:-50}" --rate "${SLUICE_FEED_RATE:-20}" ;;
+	# With a Redis replica, offsets are committed only once it holds the
+	# writes (WAIT): a failover then cannot turn a market back.
+	reducer) if [ "$shape" = cluster ]; then printf '%s\n' --redis-wait-replicas 1; fi ;;
 	esac
 }
 
