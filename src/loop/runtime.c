@@ -8,6 +8,24 @@
 #include <stdlib.h>
 
 static _Atomic(void (*)(void)) hup_hook;
+static _Atomic(sl_runtime_t *) current; /* the process's runtime, once initialized */
+static atomic_bool failed, fail_raised;
+
+void sl_runtime_fail(void)
+{
+	atomic_store(&failed, true);
+	sl_runtime_t *rt = atomic_load(&current);
+	/* Through the signal, so the stop runs on the loop thread, outside
+	 * whatever callback found the failure; a shutdown already under way
+	 * is left alone (a second SIGTERM would force an exit). */
+	if (rt && !rt->stopping && !atomic_exchange(&fail_raised, true))
+		raise(SIGTERM);
+}
+
+bool sl_runtime_failed(void)
+{
+	return atomic_load(&failed);
+}
 
 void sl_runtime_set_hup_hook(void (*hook)(void))
 {
@@ -54,6 +72,7 @@ void sl_runtime_init(sl_runtime_t *rt, uv_loop_t *loop, void (*stop_cb)(void *ar
 	uv_unref((uv_handle_t *)&rt->sigterm);
 	uv_unref((uv_handle_t *)&rt->sigint);
 	uv_unref((uv_handle_t *)&rt->sighup);
+	atomic_store(&current, rt);
 }
 
 void sl_runtime_close(sl_runtime_t *rt)
@@ -71,5 +90,6 @@ int sl_runtime_run(sl_runtime_t *rt)
 	uv_run(rt->loop, UV_RUN_DEFAULT);
 	sl_runtime_close(rt);
 	uv_run(rt->loop, UV_RUN_DEFAULT);
+	atomic_store(&current, NULL);
 	return uv_loop_close(rt->loop);
 }

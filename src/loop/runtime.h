@@ -31,6 +31,13 @@ void sl_runtime_init(sl_runtime_t *rt, uv_loop_t *loop, void (*stop_cb)(void *ar
 /* The process's SIGHUP hook (thread-safe to set; last one wins). Without
  * one, SIGHUP is logged and ignored. */
 void sl_runtime_set_hup_hook(void (*hook)(void));
+/* A part of the process cannot go on (a Kafka producer's fatal error,
+ * kafka/kconf.c): stop as on SIGTERM, once, and exit 1 (sl_role_exec
+ * asks sl_runtime_failed). Thread-safe. Without a runtime (a console
+ * tool) it only marks the failure. A supervisor (`make up`, systemd)
+ * starts the role again with fresh clients. */
+void sl_runtime_fail(void);
+bool sl_runtime_failed(void);
 /* Close the signal handles (call from the stop path; the loop then drains). */
 void sl_runtime_close(sl_runtime_t *rt);
 /* Run the loop to the end and close it; returns uv_loop_close()'s result

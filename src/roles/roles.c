@@ -7,6 +7,8 @@
  */
 #include "roles/roles.h"
 
+#include "loop/runtime.h"
+
 #include <stdlib.h>
 
 int sl_role_exec(const sl_role_t *r, int argc, char **argv)
@@ -17,6 +19,8 @@ int sl_role_exec(const sl_role_t *r, int argc, char **argv)
 					  fixed ? fixed : argv + 1, &code);
 	if (cfg) {
 		code = r->run(cfg);
+		if (code == 0 && sl_runtime_failed())
+			code = 1; /* stopped by a fatal error, not by a signal */
 		sl_cfg_free(cfg);
 	}
 	free(fixed);

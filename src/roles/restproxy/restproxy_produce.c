@@ -23,6 +23,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "kafka/kconf.h"
+#include "loop/runtime.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -170,12 +171,13 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 	char fatal[256] = "";
 	if (err == RD_KAFKA_RESP_ERR__FATAL)
 		rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
-	if (fatal[0])
-		sl_log_warn("kafka_error", SL_KV(client, "producer"), SL_KV(error_code, rd_kafka_err2name(err)),
-			    SL_KV(error, reason), SL_KV(fatal, fatal));
-	else
+	if (fatal[0]) {
+		sl_log_error("kafka_fatal", SL_KV(client, "producer"), SL_KV(error, reason), SL_KV(fatal, fatal));
+		sl_runtime_fail(); /* no produce can succeed any more: stop, exit 1 */
+	} else {
 		sl_log_warn("kafka_error", SL_KV(client, "producer"), SL_KV(error_code, rd_kafka_err2name(err)),
 			    SL_KV(error, reason));
+	}
 }
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
