@@ -73,9 +73,18 @@ load_layout() {
 }
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-# A derived port (base + offset) may pass 65535 when the base came from the
-# ephemeral range: then, as when it is taken, any free port.
-pick_port() { if [ "$1" -le 65535 ] && port_free "$1"; then echo "$1"; else free_port; fi; }
+# A port derived from a base (the other brokers' from Kafka's: 9093,
+# 9094; Redis's replica and Sentinels': 6380, 26380-26382), else any free
+# one: when it is taken, past 65535, or when the base came from the
+# ephemeral range (a test harness picks free ports there). Linux gives
+# bind(0) odd ports and connect() even ones, so base + 1 is where the
+# stack's own outgoing connections (a Sentinel's to the primary, a
+# broker's to the controllers) land, before the process meant to listen
+# there binds it.
+ephemeral_low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+pick_port() { # derived base
+	if [ "$1" -le 65535 ] && [ "$2" -lt "$ephemeral_low" ] && port_free "$1"; then echo "$1"; else free_port; fi
+}
 
 # ---- Redis ----
 # Nodes: redis (node 1, the first primary) and redis-2 (its replica), each
@@ -163,7 +172,9 @@ redis_all_ready() {
 }
 
 # ---- Kafka ----
-kafka_node_port() { echo $((kport + $1 - 1)); }
+# Node 1 listens on --kafka-port, node n on kport_n of the layout (before
+# it had one: kafka-port + n - 1).
+kafka_node_port() { local v="kport_$1"; echo "${!v:-$((kport + $1 - 1))}"; }
 
 kafka_ready() { # all brokers visible in metadata from each one
 	local out i n
@@ -295,9 +306,10 @@ up() {
 			for i in $(seq 1 "$brokers"); do echo "cport_$i=$(free_port)"; done
 			echo "sasl=$sasl"
 			if [ "$sasl" = 1 ]; then for i in $(seq 1 "$brokers"); do echo "saslport_$i=$(free_port)"; done; fi
+			for i in $(seq 2 "$brokers"); do echo "kport_$i=$(pick_port $((kport + i - 1)) "$kport")"; done
 			if [ "$redis_ha" = 1 ]; then
-				echo "rport_2=$(pick_port $((rport + 1)))"
-				for i in 1 2 3; do echo "sport_$i=$(pick_port $((rport + 19999 + i)))"; done
+				echo "rport_2=$(pick_port $((rport + 1)) "$rport")"
+				for i in 1 2 3; do echo "sport_$i=$(pick_port $((rport + 19999 + i)) "$rport")"; done
 			fi
 		} > "$dir/layout"
 		. "$dir/layout"

@@ -30,11 +30,9 @@ it_stack_up() {
 	if [ ! -f "$d/layout" ]; then
 		rm -rf "$d"; mkdir -p "$d"
 		local kp rp
-		# Brokers need P..P+2 free: pick a base and check the next ports too.
-		for _ in 1 2 3 4 5 6 7 8 9 10; do
-			kp=$(free_port)
-			if [ "$brokers" = 1 ] || { ! (exec 3<>/dev/tcp/127.0.0.1/$((kp+1))) 2>/dev/null && ! (exec 3<>/dev/tcp/127.0.0.1/$((kp+2))) 2>/dev/null; }; then break; fi
-		done
+		# The other brokers' ports, the replica's and the Sentinels' are
+		# chosen by stack.sh (free ones: these bases are ephemeral).
+		kp=$(free_port)
 		rp=$(free_port)
 		SLUICE_STACK_DIR=$d "$IT_ROOT/scripts/stack.sh" up --brokers "$brokers" "${ha[@]}" --kafka-port "$kp" --redis-port "$rp" || return 1
 	else
