@@ -44,10 +44,24 @@ bool sl_kconf_auth_failure(char *buf, size_t size)
 
 /* librdkafka retries a refused login with its reconnect backoff (up to
  * reconnect.backoff.max.ms), so these lines come seconds apart, and it
- * folds identical ones itself ("N identical error(s) suppressed"). */
+ * folds identical ones itself ("N identical error(s) suppressed").
+ * A fatal error (an idempotent producer that lost its sequence: librdkafka
+ * 2.0.2 can get there when a broker that was cut off or paused comes back
+ * still believing it leads a partition, and answers OUT_OF_ORDER_SEQUENCE)
+ * leaves the handle unable to produce ever again: the role stops and exits
+ * 1, and its supervisor starts it again with a fresh producer
+ * (sl_runtime_fail). Runs on the thread that polls the handle. */
 static void error_cb(rd_kafka_t *rk, int e, const char *reason, void *opaque)
 {
 	(void)opaque;
+	if (e == RD_KAFKA_RESP_ERR__FATAL) {
+		char fatal[256] = "";
+		rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
+		sl_log_error("kafka_fatal", SL_KV(client, rd_kafka_type(rk) == RD_KAFKA_PRODUCER ? "producer" : "consumer"),
+			     SL_KV(error, reason), SL_KV(fatal, fatal));
+		sl_runtime_fail();
+		return;
+	}
 	if (e == RD_KAFKA_RESP_ERR__AUTHENTICATION) {
 		note_auth_failure(reason);
 		sl_log_error("kafka_auth_failed", SL_KV(client, rd_kafka_type(rk) == RD_KAFKA_PRODUCER ? "producer" : "consumer"), SL_KV(error, reason));
@@ -80,32 +94,6 @@ int sl_kconf_set_all(rd_kafka_conf_t *conf, const char *const *props, size_t n, 
 	return 0;
 }
 
-/* A producer's errors. Most are transient and librdkafka retries them
- * (logged once per new reason). A fatal one (the idempotent producer lost
- * its sequence: librdkafka 2.0.2 can get there when a broker that was
- * cut off or paused comes back still believing it leads a partition, and
- * answers OUT_OF_ORDER_SEQUENCE) leaves the handle unable to produce ever
- * again: the role stops and exits 1, and its supervisor starts it again
- * with a fresh producer (sl_runtime_fail). Runs on the thread that polls
- * the producer. */
-static void producer_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
-{
-	(void)opaque;
-	static _Thread_local char last[256];
-	if (err == RD_KAFKA_RESP_ERR__FATAL) {
-		char fatal[256] = "";
-		rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
-		sl_log_error("kafka_fatal", SL_KV(client, "producer"), SL_KV(error, reason), SL_KV(fatal, fatal));
-		sl_runtime_fail();
-		return;
-	}
-	if (!strncmp(last, reason, sizeof(last) - 1))
-		return;
-	snprintf(last, sizeof(last), "%s", reason);
-	sl_log_warn("kafka_error", SL_KV(client, "producer"), SL_KV(error_code, rd_kafka_err2name(err)),
-		    SL_KV(error, reason));
-}
-
 rd_kafka_conf_t *sl_kconf_new(const sl_cfg_t *cfg, const char *role, sl_kconf_kind_t kind, sl_err_t *err)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -117,7 +105,6 @@ rd_kafka_conf_t *sl_kconf_new(const sl_cfg_t *cfg, const char *role, sl_kconf_ki
 		/* Nothing acknowledged may be lost: acks=all + idempotence. */
 		rc = sl_kconf_set(conf, "enable.idempotence", "true", err);
 		rc = rc ? rc : sl_kconf_set(conf, "linger.ms", "5", err);
-		rd_kafka_conf_set_error_cb(conf, producer_error_cb);
 	}
 	if (!rc && kind == SL_KCONF_CONSUMER)
 		rc = sl_kconf_set(conf, "enable.partition.eof", "false", err);
