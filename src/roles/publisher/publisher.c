@@ -57,6 +57,9 @@ static const sl_cfg_key_t publisher_keys[] = {
 	 "a stream needs a token of its channel (?token= or Authorization: Bearer), verified with the jwt-* keys"},
 	{"flush-every", NULL, "SLUICE_PUBLISHER_FLUSH_EVERY", SL_CFG_INT, "256", 1, 1000000,
 	 "within a burst of Redis messages, write to the sockets after this many queued frames"},
+	{"flush-behind-ms", NULL, "SLUICE_PUBLISHER_FLUSH_BEHIND_MS", SL_CFG_INT, "20", 0, 60000,
+	 "while the updates read are older than this (ms since their Kafka timestamp), write once per loop turn "
+	 "instead of every flush-every frames: fewer, larger writes to catch up (0: never)"},
 	{0},
 };
 
@@ -144,6 +147,7 @@ static void settings(sl_pub_t *p, sl_cfg_t *cfg)
 	p->ping_rate = (double)sl_cfg_int(cfg, "max-client-pings-per-s");
 	p->ttl_ms = sl_cfg_int(cfg, "channel-ttl-ms");
 	p->flush_every = (uint32_t)sl_cfg_int(cfg, "flush-every");
+	p->flush_behind_ms = (double)sl_cfg_int(cfg, "flush-behind-ms");
 	p->port = (int)sl_cfg_int(cfg, "port");
 	unsigned n = (unsigned)sl_cfg_int(cfg, "loops");
 	if (n == 0)

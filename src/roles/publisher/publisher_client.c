@@ -99,8 +99,11 @@ static void op_close(void *arg, sl_pub_member_t *m)
 static void op_received(void *arg, const sl_frame_t *fr)
 {
 	sl_pub_loop_t *lp = arg;
-	if (fr->ts > 0)
-		sl_metric_observe(lp->m.received, sl_clock_wall_ms_f() - (double)fr->ts);
+	if (fr->ts > 0) {
+		double age = sl_clock_wall_ms_f() - (double)fr->ts;
+		sl_metric_observe(lp->m.received, age);
+		lp->behind = lp->pub->flush_behind_ms > 0 && age > lp->pub->flush_behind_ms;
+	}
 }
 
 const sl_pub_route_ops_t sl_pub__route_ops = {op_subscribe, op_unsubscribe, op_load, op_push, op_close, op_received};

@@ -55,6 +55,7 @@ struct sl_pub {
 	double ping_rate;     /* client pings allowed per second, on average */
 	int64_t ttl_ms;       /* a channel no stream holds this long expires (the API closes it) */
 	uint32_t flush_every; /* pushes between two flushes within one Redis read */
+	double flush_behind_ms; /* updates this old: flush once per turn (0: never) */
 	const char *const *cors;
 	size_t ncors;
 	bool require_token;   /* --require-stream-token */
@@ -90,12 +91,13 @@ struct sl_pub_loop {
 	sl_pub_client_t *clients; /* all of this loop's clients */
 	size_t nws, nsse;
 	uint32_t pushed;          /* since the last flush */
+	bool behind;              /* the last update read was older than flush_behind_ms */
 	bool stopping;
 	atomic_bool ready;        /* both Redis connections up (read by any loop's /readyz) */
 	int loop_close_rc;
 	struct {
 		sl_metric_t *ws, *sse, *chans, *in, *queued, *maxq, *rejected, *resub, *unrouted, *received, *ready,
-			*ping_floods;
+			*ping_floods, *deferred;
 		sl_metric_t *refused[3]; /* stream requests refused: token, channel, origin */
 		sl_metric_t *state[4];
 		uint64_t in_seen, unrouted_seen, resub_seen;
