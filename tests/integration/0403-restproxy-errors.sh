@@ -83,6 +83,7 @@ rp_call POST "$I/subscription" '{"topics":["a"],"topic_pattern":"b"}'; expect_er
 rp_call POST "$I/subscription" "{\"topic_pattern\":\"$(printf 'a%.0s' $(seq 1 300))\"}"
 expect_error "pattern over 255 characters" 422 42206
 rp_call POST "$I/subscription" '{"topic_pattern":"((a{1,255}){1,255}){1,255}"}'; expect_error "pattern with intervals" 422 42206
+rp_call POST "$I/subscription" '{"topic_pattern":"((((((((((((t+)+)+)+)+)+)+)+)+)+)+)+)+"}'; expect_error "pattern with twelve nested +" 422 42206
 rp_call POST "$I/offsets" "{\"offsets\":[{\"topic\":\"$t\",\"partition\":0,\"offset\":9223372036854775807}]}"
 expect_error "commit of offset INT64_MAX (its next would overflow)" 422 42205
 rp_call POST "$I/positions" "{\"offsets\":[{\"topic\":\"$t\",\"partition\":0,\"offset\":-1}]}"

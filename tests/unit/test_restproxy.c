@@ -241,10 +241,15 @@ static void test_partitions_and_subscription(void **state)
 	assert_int_equal(sl_rp__parse_subscription(sub, strlen(sub), &l, msg, sizeof(msg)), 0);
 	assert_string_equal(l->elems[0].topic, "^(t-[0-9]+)$");
 	rd_kafka_topic_partition_list_destroy(l);
+	/* six + (each may double what glibc builds), [+] and \\+ not counted */
+	sub = "{\"topic_pattern\":\"(((((t[+]+)+)+)+)+)+\\\\+\"}";
+	assert_int_equal(sl_rp__parse_subscription(sub, strlen(sub), &l, msg, sizeof(msg)), 0);
+	rd_kafka_topic_partition_list_destroy(l);
 	static char longpat[400];
 	snprintf(longpat, sizeof(longpat), "{\"topic_pattern\":\"%0300d\"}", 0);
 	static const char *const badsub[] = {"{}", "{\"topics\":[]}", "{\"topics\":[1]}", "{\"topic_pattern\":\"(\"}",
 					     "{\"topic_pattern\":\"((a{1,255}){1,255}){1,255}\"}", longpat,
+					     "{\"topic_pattern\":\"(((((((t+)+)+)+)+)+)+)+\"}", /* seven + */
 					     "{\"topics\":[\"a\"],\"topic_pattern\":\"a\"}"};
 	for (size_t i = 0; i < sizeof(badsub) / sizeof(badsub[0]); i++) {
 		assert_int_equal(sl_rp__parse_subscription(badsub[i], strlen(badsub[i]), &l, msg, sizeof(msg)),

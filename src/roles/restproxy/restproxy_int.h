@@ -40,6 +40,8 @@
 
 /* The longest topic_pattern accepted (it is compiled on the loop). */
 #define SL_RP_PATTERN_MAX 255
+/* ... and the most + quantifiers in it (each may double what glibc builds). */
+#define SL_RP_PATTERN_MAX_PLUS 6
 
 /* ---- wire: formats, negotiation, errors (restproxy_wire.c) ---- */
 
