@@ -12,7 +12,8 @@
  * exit the channel is deleted (DELETE /v1/channels/<id>), bounded by
  * --timeout-ms like every other step. --token (or SLUICE_API_TOKEN) sends
  * a bearer token to the API, never to the publisher (`make up` prints
- * one). Data goes to stdout, diagnostics to stderr. Exit 0 ok, 1 a step
+ * one); the stream token the API returns with the channel, if any, goes
+ * to the publisher as ?token=. Data goes to stdout, diagnostics to stderr. Exit 0 ok, 1 a step
  * failed, 2 usage.
  *   snapshot m-0001 price=101.2345 offset=123 partition=4
  *   update   m-0001 price=101.9845 offset=124 partition=4 latency_ms=3
@@ -43,6 +44,10 @@ static const sl_cfg_key_t watch_keys[] = {
 	{"timeout-ms", NULL, NULL, SL_CFG_INT, "10000", 100, 600000, "bound on each HTTP step"},
 	{0},
 };
+
+/* What a JWT is made of (base64url and dots): nothing else goes into a
+ * request line or a header. */
+#define JWT_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
 
 static const sl_cfg_key_t *const watch_tables[] = {sl_cfg_keys_log, watch_keys, NULL};
 
@@ -385,10 +390,17 @@ static void created_cb(hreq_t *h, int status, const char *body, size_t len)
 		return;
 	}
 	snprintf(w->channel, sizeof(w->channel), "%s", id);
+	/* The channel's stream token, when the API signs one: a publisher
+	 * with --require-stream-token wants it (?token=), others ignore it.
+	 * Only base64url and dots go into the request line. */
+	const char *st = json_string_value(json_object_get(j, "stream_token"));
+	char path[128 + 4096];
+	if (st && strlen(st) < 4096 && !st[strspn(st, JWT_CHARS)])
+		snprintf(path, sizeof(path), "/v1/events/%s?token=%s", w->channel, st);
+	else
+		snprintf(path, sizeof(path), "/v1/events/%s", w->channel);
 	json_decref(j);
 	fprintf(stderr, "sluice watch: channel %s\n", w->channel);
-	char path[128];
-	snprintf(path, sizeof(path), "/v1/events/%s", w->channel);
 	w->sse = hreq_start(w, sl_cfg_str(w->cfg, "publisher-url"), "GET", path, NULL, sse_done_cb);
 	if (!w->sse) {
 		finish(w, 1);
@@ -441,7 +453,7 @@ static int watch_run(sl_cfg_t *cfg)
 		return 2;
 	}
 	const char *token = sl_cfg_str(cfg, "token");
-	if (token && token[strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")]) {
+	if (token && token[strspn(token, JWT_CHARS)]) {
 		/* A JWT is base64url and dots; anything else would break the header. */
 		fprintf(stderr, "sluice watch: bad --token: a JWT has only letters, digits, '-', '_' and '.'\n");
 		return 2;

@@ -7,7 +7,9 @@
 # link with #token=<it> and a watch command; the API refuses a request
 # without it (401, WWW-Authenticate: Bearer); `sluice watch` without a
 # token fails naming the 401, with --token or SLUICE_API_TOKEN it streams
-# prices, and a token that could break the header is refused (exit 2).
+# prices, and a token that could break the header is refused (exit 2);
+# against a publisher with --require-stream-token it passes on the stream
+# token the API returned.
 # In Chromium (tests/node/web/dev-token-browser.mjs) the printed link goes
 # live and sends the token; without it the page says how to get one. A
 # second up.sh leaves the roles alone and prints a fresh link. The roles
@@ -79,6 +81,22 @@ rc=0; "${w[@]}" --token "$token"$'\r\nX-Evil: 1' m-0001 > /dev/null 2> "$SLUICE_
 expect_eq "watch with a token that would break the header: exit 2" 2 "$rc"
 grep -q "bad --token" "$SLUICE_RUN/w.err" || fail "unclear: $(cat "$SLUICE_RUN/w.err")"
 pass "watch: 401 without a token; --token and SLUICE_API_TOKEN stream; a bad token is refused"
+
+# A publisher that wants stream tokens: watch passes on the one the API
+# returned with the channel (?token=), signed with make up's secret.
+pport=$(free_port)
+SLUICE_JWT_SECRET_FILE=$SLUICE_RUN/jwt-secret "$SLUICE_BIN" publisher --port "$pport" --require-stream-token \
+	> "$SLUICE_RUN/strict.log" 2>&1 &
+strict=$!
+wait_for 30 "the strict publisher" curl -fsS -o /dev/null "http://127.0.0.1:$pport/readyz" || fail "strict publisher"
+code=$(curl -sS -o /dev/null -m 5 -w '%{http_code}' "http://127.0.0.1:$pport/v1/events/00000000-0000-4000-8000-000000000000")
+expect_eq "the strict publisher refuses a stream without a token" 401 "$code"
+timeout 60 "$SLUICE_BIN" watch --api-url "$api" --publisher-url "http://127.0.0.1:$pport" --token "$token" \
+	--max-updates 2 m-0004 > "$SLUICE_RUN/w.out" 2> "$SLUICE_RUN/w.err" ||
+	{ kill "$strict"; fail "watch against a publisher that wants stream tokens: $(cat "$SLUICE_RUN/w.err")"; }
+grep -Eq '^update +m-0004' "$SLUICE_RUN/w.out" || { kill "$strict"; fail "no update through the strict publisher"; }
+kill -TERM "$strict"; wait "$strict" || fail "the strict publisher did not exit 0"
+pass "watch sends the API's stream token to a publisher that requires one"
 
 # ---- the dashboard in Chromium ----
 DASH_URL=$dash API_URL=$api timeout 240 node "$IT_ROOT/tests/node/web/dev-token-browser.mjs" ||
