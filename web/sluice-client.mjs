@@ -15,9 +15,14 @@
  * exported for unit tests.
  * References: SPEC sections 2-3 and docs/protocol.md (messages), WHATWG HTML
  * "Server-sent events" (event stream parsing), RFC 6455 (close codes).
+ * Credentials: opts.headers go with every API request (the dashboard puts
+ * Authorization: Bearer there). When the API returns a stream token with
+ * the channel (`stream_token`, a JWT bound to it, docs/security.md), the
+ * stream is opened with ?token=<it> (a browser cannot set headers on a
+ * WebSocket), and a token within 30 s of its `exp` is renewed first with
+ * GET /v1/channels/<id>; a publisher that does not ask for one ignores it.
  * Non-goals: sending per-market offsets on reconnect (a fresh `begin` plus the
- * offset dedup gives the same state), query subscriptions, auth tokens beyond
- * extra request headers.
+ * offset dedup gives the same state), query subscriptions, logins.
  */
 
 /** Connection states, in the order a healthy connection goes through them. */
@@ -167,6 +172,17 @@ export function toWebSocketUrl(url) {
 	return String(url).replace(/^http(s?):/i, 'ws$1:');
 }
 
+/** The `exp` claim (seconds) of a JWT, or 0 when it cannot be read. */
+export function jwtExp(token) {
+	try {
+		const part = String(token).split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+		const exp = Number(JSON.parse(atob(part)).exp);
+		return Number.isFinite(exp) ? exp : 0;
+	} catch (e) {
+		return 0;
+	}
+}
+
 function defaultOrigin() {
 	return typeof location !== 'undefined' && location.origin && location.origin !== 'null' ? location.origin : '';
 }
@@ -235,6 +251,7 @@ export class SluiceClient {
 		 * when it is gone the client creates a new one. */
 		this.channel = opts.channel ?? null;
 		this.attach = !!opts.channel;
+		this.streamToken = null;
 		this.state = 'idle';
 		this.transport = null;
 		this.lastError = null;
@@ -433,6 +450,8 @@ export class SluiceClient {
 					await this.serial(() => this.createChannel());
 				else if (this.attach)
 					await this.serial(() => this.adoptChannel());
+				else if (this.streamToken && jwtExp(this.streamToken) * 1000 - this.now() < 30000)
+					await this.serial(() => this.renewStreamToken());
 				const stream = await this.openStream();
 				this.setState('subscribed');
 				await this.serial(() => this.request('POST', `/v1/channels/${this.channel}/begin`));
@@ -485,6 +504,26 @@ export class SluiceClient {
 			throw e;
 		}
 		this.channel = res.channel;
+		this.takeStreamToken(res);
+	}
+
+	takeStreamToken(body) {
+		this.streamToken = typeof body?.stream_token === 'string' && body.stream_token ? body.stream_token : null;
+	}
+
+	/* `?token=<stream token>` for the stream's URL, or nothing. */
+	tokenQuery() {
+		return this.streamToken ? `?token=${encodeURIComponent(this.streamToken)}` : '';
+	}
+
+	async renewStreamToken() {
+		try {
+			this.takeStreamToken(await this.request('GET', `/v1/channels/${this.channel}`));
+		} catch (e) {
+			if (e.status === 404)
+				throw new SluiceError(404, 'channel_gone', `channel ${this.channel} no longer exists`);
+			throw e;
+		}
 	}
 
 	/* Open the channel's stream and resolve once the publisher says
@@ -550,6 +589,7 @@ export class SluiceClient {
 		}
 		const ids = Array.isArray(info?.markets) ? info.markets.filter((m) => typeof m === 'string') : [];
 		this.book.want(ids);
+		this.takeStreamToken(info);
 		this.attach = false;
 	}
 
@@ -623,7 +663,7 @@ export class SluiceClient {
 
 	openWebSocket() {
 		const s = this.makeStream();
-		const ws = new this.WebSocket(`${toWebSocketUrl(this.publisherUrl)}/v1/stream/${this.channel}`);
+		const ws = new this.WebSocket(`${toWebSocketUrl(this.publisherUrl)}/v1/stream/${this.channel}${this.tokenQuery()}`);
 		let ended = false;
 		const end = (why) => {
 			if (!ended) {
@@ -656,7 +696,7 @@ export class SluiceClient {
 			ctl.abort();
 			s.reader?.cancel().catch(() => {});
 		};
-		const url = `${this.publisherUrl}/v1/events/${this.channel}`;
+		const url = `${this.publisherUrl}/v1/events/${this.channel}${this.tokenQuery()}`;
 		const t = setTimeout(() => ctl.abort(), this.requestTimeoutMs);
 		let res;
 		try {

@@ -10,7 +10,8 @@
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import {
-	MarketBook, SluiceClient, SluiceError, SseParser, backoffDelay, checkMarketIds, parseMessage, toWebSocketUrl,
+	MarketBook, SluiceClient, SluiceError, SseParser, backoffDelay, checkMarketIds, jwtExp, parseMessage,
+	toWebSocketUrl,
 } from '../../web/sluice-client.mjs';
 import {PromParseError, byLabel, histogramQuantile, parsePrometheus, rate, sum} from '../../web/prom.mjs';
 import {priceOf} from '../../web/board.mjs';
@@ -331,6 +332,49 @@ test('client flow: create, subscribed, begin, snapshot, updates, add/remove, rec
 	sys.publish('ch-2', {type: 'closed', channel: 'ch-2'});
 	sys.dropStreams();
 	await waitFor('closed', () => c.state === 'closed');
+	await c.close();
+});
+
+test('client: the stream token rides on the stream URL and is renewed before it expires', async () => {
+	assert.equal(jwtExp(`x.${btoa(JSON.stringify({exp: 1234})).replace(/=+$/, '')}.y`), 1234);
+	assert.equal(jwtExp('not a token'), 0);
+	const sys = fakeSystem();
+	sys.book.set('m-0001', rec('m-0001', 10));
+	let now = 1_000_000_000_000;
+	let n = 0;
+	/* Tokens valid 60 s from the fake clock, a new one on each answer. */
+	const mint = () => `h.${btoa(JSON.stringify({chan: 'ch-1', exp: Math.floor(now / 1000) + 60, n: ++n})).replace(/=+$/, '')}.s`;
+	const streams = [];
+	const f = async (url, init = {}) => {
+		const u = new URL(url);
+		if (u.pathname.startsWith('/v1/events/'))
+			streams.push(u.searchParams.get('token'));
+		const res = await sys.fetch(url, init);
+		const method = init.method ?? 'GET';
+		if ((method === 'POST' && u.pathname === '/v1/channels') || (method === 'GET' && /^\/v1\/channels\/[^/]+$/.test(u.pathname))) {
+			const body = await res.json();
+			return new Response(JSON.stringify({...body, stream_token: mint()}), {status: res.status});
+		}
+		return res;
+	};
+	const c = new SluiceClient({apiUrl: 'http://api.test', publisherUrl: 'http://pub.test', markets: ['m-0001'],
+		fetch: f, WebSocket: undefined, backoff: {initialMs: 5, maxMs: 20}, now: () => now});
+	c.start();
+	await c.whenLive(3000);
+	assert.equal(streams.length, 1);
+	assert.equal(jwtExp(streams[0]), Math.floor(now / 1000) + 60, 'the stream opened with the token of the create answer');
+	/* Reconnect while the token has 60 s left: the same token, no GET. */
+	sys.dropStreams();
+	await waitFor('a second stream', () => streams.length === 2 && c.state === 'live');
+	assert.equal(streams[1], streams[0]);
+	/* 45 s later it has 15 s left: renewed with GET /v1/channels/ch-1 first. */
+	now += 45000;
+	const gets = sys.calls.filter((x) => x === 'GET /v1/channels/ch-1').length;
+	sys.dropStreams();
+	await waitFor('a third stream', () => streams.length === 3 && c.state === 'live');
+	assert.equal(sys.calls.filter((x) => x === 'GET /v1/channels/ch-1').length, gets + 1);
+	assert.notEqual(streams[2], streams[0]);
+	assert.equal(jwtExp(streams[2]), Math.floor(now / 1000) + 60);
 	await c.close();
 });
 
