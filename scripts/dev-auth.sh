@@ -4,13 +4,16 @@
 # does, and stays frictionless: it makes an HS256 secret once
 # ($SLUICE_RUN/jwt-secret, 48 random bytes, 0600), exports it to the roles
 # as SLUICE_JWT_SECRET_FILE (every role that verifies or signs tokens reads
-# it; the others ignore it), and signs a development token with
+# it; the others ignore it), has the publishers require a stream token
+# (SLUICE_PUBLISHER_REQUIRE_STREAM_TOKEN: the API returns one with each
+# channel, and the dashboard and `sluice watch` pass it on), and signs a development token with
 # `sluice token` (sub "dev", every market, not admin, valid
 # SLUICE_DEV_TOKEN_TTL_S, 7 days by default) into $SLUICE_RUN/dev-token.
 # up.sh prints it, and the dashboard's address with #token=<it>, which the
 # page keeps and sends as Authorization: Bearer (web/dashboard.mjs).
 # An operator's own SLUICE_JWT_SECRET_FILE is used instead of the made one;
-# SLUICE_DEV_AUTH=0 runs the API without tokens, as before (loopback only).
+# SLUICE_DEV_AUTH=0 runs the API and the streams without tokens, as before
+# (loopback only).
 # Non-goals: RS256/ES256 keys, revocation, anything beyond one machine
 # (docs/security.md says how to issue and rotate real tokens).
 
@@ -24,6 +27,7 @@ dev_auth_setup() {
 		fi
 		export SLUICE_JWT_SECRET_FILE=$f
 	fi
+	export SLUICE_PUBLISHER_REQUIRE_STREAM_TOKEN=${SLUICE_PUBLISHER_REQUIRE_STREAM_TOKEN:-true}
 }
 
 # dev_auth_token BIN: sign the development token into $SLUICE_RUN/dev-token

@@ -137,7 +137,7 @@ cat <<TXT
 
 sluice is up ($shape).
   dashboard     $pubs
-  stream        ws://127.0.0.1:$pub_port/v1/stream/<channel>   (SSE: /v1/events/<channel>)
+  stream        ws://127.0.0.1:$pub_port/v1/stream/<channel>${token:+?token=<stream_token>}   (SSE: /v1/events/<channel>)
   control API   http://127.0.0.1:$api_port/v1/channels
   REST proxy    http://127.0.0.1:$(topology "$shape" | awk '$1 == "rest-proxy" {print $2}')/topics
   Kafka         $SLUICE_KAFKA_BROKERS      Redis  ${SLUICE_REDIS_SENTINELS:+sentinels $SLUICE_REDIS_SENTINELS, primary }$SLUICE_REDIS_URL

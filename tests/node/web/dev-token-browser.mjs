@@ -8,7 +8,8 @@
  * Authorization: Bearer <that token>; a reload of the bare address keeps
  * working (the token is remembered); a fresh browser without the token
  * shows the error state with a banner that says how to get one, and the
- * API was asked without a token.
+ * API was asked without a token. The WebSocket carries the channel's stream
+ * token (make up's publisher requires it).
  * Non-goals: the stream's own token (the publisher's), other browsers.
  */
 import assert from 'node:assert/strict';
@@ -57,6 +58,8 @@ const b = await launchBrowser();
 try {
 	const page = b.page;
 	const seen = watchApi(page);
+	const sockets = [];
+	page.on('websocket', (ws) => sockets.push(ws.url()));
 	await page.goto(`${bare}?markets=m-0001..m-0005${url.slice(bare.length)}`);
 	await waitState(page, ['live'], 40);
 	await waitFor('prices', 30, async () => (await prices(page)).filter((p) => /^-?\d+\.\d{4}$/.test(p)).length >= 3);
@@ -64,6 +67,9 @@ try {
 	assert.ok(seen.length >= 2, `the page called the API (${seen.length} requests)`);
 	assert.ok(seen.every((h) => h === `Bearer ${token}`), `every API request carried the token: ${JSON.stringify(seen)}`);
 	ok(`the printed link goes live; ${seen.length} API requests, each with Authorization: Bearer <the token>`);
+	assert.ok(sockets.length >= 1 && sockets.every((u) => /\/v1\/stream\/[\w-]+\?token=[\w-]+\.[\w-]+\.[\w-]+$/.test(u)),
+		`the WebSocket carries the channel's stream token: ${sockets}`);
+	ok('the stream opened with ?token=<the stream token>');
 	assert.ok(!(await page.evaluate(() => location.href)).includes('token='), 'the token left the address bar');
 	ok('the token is no longer in the address bar');
 
