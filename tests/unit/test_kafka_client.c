@@ -1,7 +1,10 @@
 /* test_kafka_client.c: kafka/kclient.c: the constructor owns its conf on
  * every path (ASan's leak check is the proof for the failing ones), and a
  * producer's delivery report wakes a libuv loop through the queue wake-up,
- * against librdkafka's in-process mock cluster (no broker needed).
+ * against librdkafka's in-process mock cluster (no broker needed); and
+ * kafka/kconf.c's error callback: a producer's fatal error marks the
+ * process failed (sl_runtime_fail), which the callback of refused logins
+ * must not hide.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,7 +13,10 @@
 
 #include "core/clock.h"
 #include "kafka/kclient.h"
+#include "kafka/kconf.h"
+#include "loop/runtime.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void test_new_owns_conf(void **state)
@@ -114,11 +120,34 @@ static void test_wake_on_delivery(void **state)
 	assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+static void test_fatal_error_fails_the_role(void **state)
+{
+	(void)state;
+	static const sl_cfg_key_t *const tables[] = {sl_cfg_keys_kafka, NULL};
+	char *argv[] = {"-X", "kafka.test.mock.num.brokers=1", NULL};
+	unsetenv("SLUICE_KAFKA_BROKERS");
+	sl_cfg_t *cfg = sl_cfg_new("test", "test", NULL, tables);
+	assert_int_equal(sl_cfg_parse(cfg, 2, argv, NULL), 0);
+	sl_err_t err = {0};
+	rd_kafka_t *rk = sl_kclient_new(RD_KAFKA_PRODUCER, sl_kconf_new(cfg, "test", SL_KCONF_PRODUCER, &err), &err);
+	assert_non_null(rk);
+	assert_false(sl_runtime_failed());
+	assert_int_equal(rd_kafka_test_fatal_error(rk, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, "test"),
+			 RD_KAFKA_RESP_ERR_NO_ERROR);
+	int64_t end = sl_clock_mono_ms() + 5000;
+	while (!sl_runtime_failed() && sl_clock_mono_ms() < end)
+		rd_kafka_poll(rk, 50);
+	assert_true(sl_runtime_failed());
+	rd_kafka_destroy(rk);
+	sl_cfg_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_new_owns_conf),
 		cmocka_unit_test(test_wake_on_delivery),
+		cmocka_unit_test(test_fatal_error_fails_the_role),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
