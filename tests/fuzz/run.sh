@@ -34,8 +34,8 @@ for t in "${targets[@]}"; do
 	"$bin" "${limit[@]}" -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
 		-artifact_prefix="tests/corpus/$t/" "$work" "tests/corpus/$t" > "$log" 2>&1
 	r=$?
-	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
 	size=$(find "$work" -type f | wc -l)
 	if [ $r -eq 0 ]; then res=ok; else res="CRASH (log $log)"; rc=1; fi
 	printf '%-10s %12s %10s %8s %8s %s\n' "$t" "${execs:-?}" "${rate:-?}" "$((SECONDS - start))" "$size" "$res"
