@@ -11,11 +11,7 @@ import json, os, sys, tempfile, time
 sys.path.insert(0, os.path.dirname(__file__))
 from publib import *
 
-own = None
-if os.environ.get("SLUICE_REDIS_URL"):
-    redis = Redis()
-else:
-    own = redis = OwnRedis(tempfile.mkdtemp(prefix="sluice-0201-"))
+redis, own = test_redis("0201")
 prefix = "t0201-%d:" % os.getpid()
 webroot = tempfile.mkdtemp(prefix="sluice-0201-web-")
 os.makedirs(os.path.join(webroot, "js"))

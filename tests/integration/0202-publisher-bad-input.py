@@ -10,11 +10,7 @@ import json, os, subprocess, sys, tempfile
 sys.path.insert(0, os.path.dirname(__file__))
 from publib import *
 
-own = None
-if os.environ.get("SLUICE_REDIS_URL"):
-    redis = Redis()
-else:
-    own = redis = OwnRedis(tempfile.mkdtemp(prefix="sluice-0202-"))
+redis, own = test_redis("0202")
 prefix = "t0202-%d:" % os.getpid()
 pub = Publisher(redis, prefix, "--max-client-message-bytes", "1000", "--max-header-bytes", "4096")
 try:

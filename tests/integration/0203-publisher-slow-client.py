@@ -9,11 +9,7 @@ import json, os, subprocess, sys, tempfile, threading, time
 sys.path.insert(0, os.path.dirname(__file__))
 from publib import *
 
-own = None
-if os.environ.get("SLUICE_REDIS_URL"):
-    redis = Redis()
-else:
-    own = redis = OwnRedis(tempfile.mkdtemp(prefix="sluice-0203-"))
+redis, own = test_redis("0203")
 prefix = "t0203-%d:" % os.getpid()
 pub = Publisher(redis, prefix, "--queue-soft-limit", "512", "--queue-hard-limit", "2048", "--slow-client-timeout-ms", "1500")
 

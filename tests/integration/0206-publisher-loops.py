@@ -14,11 +14,7 @@ import json, os, random, sys, tempfile
 sys.path.insert(0, os.path.dirname(__file__))
 from publib import *
 
-own = None
-if os.environ.get("SLUICE_REDIS_URL"):
-    redis = Redis()
-else:
-    own = redis = OwnRedis(tempfile.mkdtemp(prefix="sluice-0206-"))
+redis, own = test_redis("0206")
 prefix = "t0206-%d:" % os.getpid()
 LOOPS = 3
 pub = Publisher(redis, prefix, "--loops", str(LOOPS), "--log-level", "debug")

@@ -14,11 +14,7 @@ import json, os, socket, sys, tempfile, time
 sys.path.insert(0, os.path.dirname(__file__))
 from publib import *
 
-own = None
-if os.environ.get("SLUICE_REDIS_URL"):
-    redis = Redis()
-else:
-    own = redis = OwnRedis(tempfile.mkdtemp(prefix="sluice-0207-"))
+redis, own = test_redis("0207")
 prefix = "t0207-%d:" % os.getpid()
 pub = Publisher(redis, prefix, "--loops", "1", "--flush-every", "1", "--flush-behind-ms", "5000")
 

@@ -11,11 +11,7 @@ import os, socket, struct, sys, tempfile, time
 sys.path.insert(0, os.path.dirname(__file__))
 from publib import *
 
-own = None
-if os.environ.get("SLUICE_REDIS_URL"):
-    redis = Redis()
-else:
-    own = redis = OwnRedis(tempfile.mkdtemp(prefix="sluice-1003-"))
+redis, own = test_redis("1003")
 prefix = "t1003-%d:" % os.getpid()
 pub = Publisher(redis, prefix, "--max-client-pings-per-s", "5", "--queue-hard-limit", "512",
                 "--queue-soft-limit", "256")

@@ -22,11 +22,7 @@ REL = os.path.join(ROOT, "build", "sluice")
 if not os.access(LOAD, os.X_OK):
     fail("build/bench/ws-load is missing: make benches")
 
-own = None
-if os.environ.get("SLUICE_REDIS_URL"):
-    redis = Redis()
-else:
-    own = redis = OwnRedis(tempfile.mkdtemp(prefix="sluice-1004-"))
+redis, own = test_redis("1004")
 prefix = "t1004-%d:" % os.getpid()
 # The release binary: ASan's shadow memory would dominate the per-connection figure.
 import publib

@@ -8,7 +8,7 @@ huge heads). Channel records and stream messages are written with
 redis-cli, exactly the contract the API and the reducers follow
 (docs/protocol.md). Every wait is bounded; a helper that times out raises.
 """
-import base64, json, os, signal, socket, struct, subprocess, sys, time, uuid, urllib.request
+import base64, json, os, signal, socket, struct, subprocess, sys, tempfile, time, uuid, urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("SLUICE_BIN", os.path.join(ROOT, "build-asan", "sluice"))
@@ -145,6 +145,15 @@ class Publisher:
         if "shutdown_unclean" in text:
             fail("publisher shutdown was unclean: " + text[-2000:])
         return text
+
+
+def test_redis(tag):
+    """(redis, own): the harness's Redis (SLUICE_REDIS_URL), or one started
+    for this test alone (own, to stop at the end; None otherwise)."""
+    if os.environ.get("SLUICE_REDIS_URL"):
+        return Redis(), None
+    own = OwnRedis(tempfile.mkdtemp(prefix="sluice-%s-" % tag))
+    return own, own
 
 
 def new_channel(redis, prefix, markets=()):

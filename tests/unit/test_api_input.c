@@ -23,6 +23,26 @@ static void joined(const sl_api_markets_t *m, char *out, size_t cap)
 	}
 }
 
+/* One row's outcome: accepted with the markets want, or refused with the
+ * status and the code want. */
+static void expect_row(const char *label, int rc, int status, const char *want, sl_api_markets_t *m,
+		       const sl_api_input_err_t *e)
+{
+	if (rc != status)
+		fail_msg("%s: status %d, expected %d", label, rc, status);
+	if (rc) {
+		assert_string_equal(e->code, want);
+		assert_int_equal(e->status, rc);
+		assert_true(strlen(e->msg) > 10);
+		assert_int_equal(m->n, 0);
+		return;
+	}
+	char got[256];
+	joined(m, got, sizeof(got));
+	assert_string_equal(got, want);
+	sl_api__markets_free(m);
+}
+
 static void test_json(void **state)
 {
 	(void)state;
@@ -58,19 +78,7 @@ static void test_json(void **state)
 		sl_api_markets_t m = {0};
 		sl_api_input_err_t e = {0};
 		int rc = sl_api__markets_from_json(rows[i].body, strlen(rows[i].body), rows[i].required, 3, &m, &e);
-		if (rc != rows[i].status)
-			fail_msg("row %zu (%s): status %d, expected %d", i, rows[i].body, rc, rows[i].status);
-		if (rc) {
-			assert_string_equal(e.code, rows[i].want);
-			assert_int_equal(e.status, rc);
-			assert_true(strlen(e.msg) > 10);
-			assert_int_equal(m.n, 0);
-			continue;
-		}
-		char got[256];
-		joined(&m, got, sizeof(got));
-		assert_string_equal(got, rows[i].want);
-		sl_api__markets_free(&m);
+		expect_row(rows[i].body, rc, rows[i].status, rows[i].want, &m, &e);
 	}
 }
 
@@ -98,18 +106,7 @@ static void test_ids(void **state)
 		sl_api_markets_t m = {0};
 		sl_api_input_err_t e = {0};
 		int rc = sl_api__markets_from_ids(rows[i].ids, 3, &m, &e);
-		if (rc != rows[i].status)
-			fail_msg("row %zu (%s): status %d, expected %d", i, rows[i].ids ? rows[i].ids : "NULL", rc,
-				 rows[i].status);
-		if (rc) {
-			assert_string_equal(e.code, rows[i].want);
-			assert_int_equal(m.n, 0);
-			continue;
-		}
-		char got[256];
-		joined(&m, got, sizeof(got));
-		assert_string_equal(got, rows[i].want);
-		sl_api__markets_free(&m);
+		expect_row(rows[i].ids ? rows[i].ids : "(no ids)", rc, rows[i].status, rows[i].want, &m, &e);
 	}
 }
 
