@@ -12,7 +12,8 @@
 # that this script starts on free ports (scripts/stack.sh) and stops at the
 # end; each script counts once (exit 0 pass, else fail: a test that exits 77
 # to skip fails too, since nothing may skip for want of a dependency). Tests that
-# need their own stack (three brokers) start it through tests/integration/lib.sh.
+# need three brokers share one (it_cluster_up in tests/integration/lib.sh),
+# started by the first of them and stopped here at the end.
 # The last line is "N passed, N failed, N skipped"; the exit status is 1 if
 # anything failed.
 set -uo pipefail
@@ -105,6 +106,7 @@ if [ "$mode" != unit ]; then
 			esac
 		done
 		it_stack_down shared
+		it_stack_down cluster # started by the tests that need three brokers
 	fi
 fi
 
