@@ -125,4 +125,7 @@ void sl_http__req_free(sl_http_req_t *r);
 bool sl_http__iplimit_take(sl_http_iplimit_t *l, const struct sockaddr_storage *ss);
 void sl_http__iplimit_give(sl_http_iplimit_t *l, const struct sockaddr_storage *ss);
 
+/* http.c: a new connection on a listener (uv_listen's callback; http_listen.c). */
+void sl_http__accept_cb(uv_stream_t *ls, int status);
+
 #endif
