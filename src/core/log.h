@@ -77,6 +77,7 @@
 	X(markets, "a number of markets") \
 	X(master, "the Redis master name the Sentinels watch") \
 	X(ms, "how long the step took, ms") \
+	X(op, "a command of the command topic: subscribe, unsubscribe, begin or close") \
 	X(partition, "a partition id") \
 	X(partitions, "partition ids (comma-separated), or a number of partitions") \
 	X(port, "TCP port") \

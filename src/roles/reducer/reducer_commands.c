@@ -11,8 +11,12 @@
  * a partition that finishes loading meanwhile publishes its own snapshot
  * to those channels (a begin read during a rebalance would otherwise miss
  * that partition's markets). A duplicate snapshot is harmless: clients
- * keep the highest offset. Commands are taken only while no partition is
- * loading, so a `begin` sees the loaded subscriptions and state.
+ * keep the highest offset. Commands are taken and applied only while no
+ * partition is loading, so a `begin` sees the loaded subscriptions and
+ * state. Each command is first checked against the channel's record in
+ * Redis (reducer_check.c, the rule in reducer_verdict.h) and applied, in
+ * the order read, only as far as it agrees: a command produced to the
+ * topic by anyone but the API changes nothing.
  * Non-goals: checking who may subscribe (the api did).
  */
 #include "roles/reducer/reducer_int.h"
@@ -21,8 +25,10 @@
 #include "core/log.h"
 #include "redis/rstate.h"
 #include "roles/reducer/reducer_cmd.h"
+#include "roles/reducer/reducer_verdict.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void ignore_cb(sl_rconn_t *rc, redisReply *reply, void *arg)
@@ -44,10 +50,13 @@ static void snapshot(sl_reducer_t *r, const char *ch, size_t chlen, const sl_rpa
 	sl_rstate_key_stream(&key, r->prefix, id);
 	const char *argv[] = {"PUBLISH", key.data, out.data};
 	size_t lens[] = {7, key.len, out.len};
-	if (sl_rconn_commandargv(r->rc, ignore_cb, NULL, 3, argv, lens) == 0)
+	if (sl_rconn_commandargv(r->rc, ignore_cb, NULL, 3, argv, lens) == 0) {
 		sl_metric_add(r->m.snapshots, 1);
-	else
-		sl_log_warn("snapshot_failed", SL_KV(channel, id), SL_KV(reason, "redis_unavailable"));
+	} else {
+		char sid[SL_RVERDICT_SHORT_ID];
+		sl_rverdict_short_id(ch, chlen, sid);
+		sl_log_warn("snapshot_failed", SL_KV(channel, sid), SL_KV(reason, "redis_unavailable"));
+	}
 	sl_buf_free(&key);
 	sl_buf_free(&out);
 }
@@ -69,27 +78,25 @@ void sl_reducer__snapshot_part(sl_reducer_t *r, const sl_rpart_t *p)
 	sl_rmodel_recent_begins(r->model, p, sl_clock_mono_ms(), part_snap_cb, &c);
 }
 
-void sl_reducer__command(sl_reducer_t *r, const char *data, size_t len)
+/* Apply a checked command: of a subscribe or unsubscribe, the markets
+ * its check kept. */
+static void apply(sl_reducer_t *r, const sl_rcmd_t *cmd, const bool *keep)
 {
-	sl_rcmd_t cmd;
-	const char *why;
-	if (sl_rcmd_parse(data, len, &cmd, &why) != 0) {
-		sl_log_warn("command_invalid", SL_KV(bytes, len), SL_KV(reason, why));
-		return;
-	}
 	sl_metric_add(r->m.commands, 1);
-	const char *ch = cmd.channel;
-	size_t chlen = cmd.channel_len;
-	switch (cmd.op) {
+	const char *ch = cmd->channel;
+	size_t chlen = cmd->channel_len;
+	switch (cmd->op) {
 	case SL_RCMD_SUBSCRIBE:
 	case SL_RCMD_UNSUBSCRIBE:
-		for (size_t i = 0; i < cmd.n_markets; i++) {
-			const char *m = cmd.markets[i].id;
-			size_t mlen = cmd.markets[i].len;
+		for (size_t i = 0; i < cmd->n_markets; i++) {
+			if (!keep[i])
+				continue;
+			const char *m = cmd->markets[i].id;
+			size_t mlen = cmd->markets[i].len;
 			sl_rpart_t *p = sl_rmodel_part(r->model, sl_reducer__market_partition(r, m, mlen));
 			if (!p || p->st == SL_PART_LOADING)
 				continue;
-			if (cmd.op == SL_RCMD_SUBSCRIBE)
+			if (cmd->op == SL_RCMD_SUBSCRIBE)
 				sl_rmodel_subscribe(p, m, mlen, ch, chlen);
 			else
 				sl_rmodel_unsubscribe(p, m, mlen, ch, chlen);
@@ -103,12 +110,35 @@ void sl_reducer__command(sl_reducer_t *r, const char *data, size_t len)
 		sl_rmodel_close_channel(r->model, ch, chlen);
 		break;
 	}
-	sl_rcmd_free(&cmd);
+}
+
+void sl_reducer__command(sl_reducer_t *r, const char *data, size_t len)
+{
+	sl_rcmd_t cmd;
+	const char *why;
+	if (sl_rcmd_parse(data, len, &cmd, &why) != 0) {
+		sl_log_warn("command_invalid", SL_KV(bytes, len), SL_KV(reason, why));
+		return;
+	}
+	sl_reducer__check_push(r, &cmd);
+}
+
+/* Apply, in the order read, the commands whose check came back. */
+static void apply_checked(sl_reducer_t *r)
+{
+	sl_rcmd_t cmd;
+	bool *keep;
+	while (!sl_rmodel_loading(r->model) && sl_reducer__check_pop(r, &cmd, &keep)) {
+		apply(r, &cmd, keep);
+		sl_rcmd_free(&cmd);
+		free(keep);
+	}
 }
 
 void sl_reducer__commands(sl_reducer_t *r)
 {
-	for (int i = 0; i < 1000 && !sl_rmodel_loading(r->model); i++) {
+	apply_checked(r);
+	for (int i = 0; i < 1000 && !sl_rmodel_loading(r->model) && !sl_reducer__checks_full(r); i++) {
 		rd_kafka_message_t *rkm = rd_kafka_consumer_poll(r->crk, 0);
 		if (!rkm)
 			break;

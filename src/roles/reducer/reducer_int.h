@@ -11,9 +11,14 @@
  *                        turn -> acknowledged offsets; resends after an outage
  *   reducer_commands.c   commands from the command topic: the model's
  *                        subscriptions, snapshots published on `begin`
+ *   reducer_check.c      each command checked against the channel's record
+ *                        in Redis before it is applied, in order
  *   reducer_consumer.c   the data consumer as the others use it: pause and
  *                        resume partitions, another turn, offset commits
  *   reducer_model.c      what the reducer knows, without I/O (reducer_model.h)
+ *   reducer_cmd.c        a command record read as data (reducer_cmd.h) and
+ *   reducer_verdict.c    whether it agrees with Redis (reducer_verdict.h):
+ *                        pure, they call nothing of the reducer
  * Everything runs on the one loop thread.
  * References: SPEC sections 1-2, docs/architecture.md.
  * Non-goals: a public API; nothing outside src/roles/reducer/ includes this
@@ -31,6 +36,7 @@
 #include "proto/http.h"
 #include "redis/rconn.h"
 #include "redis/sentinel.h"
+#include "roles/reducer/reducer_cmd.h"
 #include "roles/reducer/reducer_model.h"
 
 #include <librdkafka/rdkafka.h>
@@ -99,6 +105,7 @@ typedef struct sl_reducer {
 	sl_kmeta_t *meta;
 	sl_rconn_t *rc;
 	sl_http_server_t *http;
+	struct sl_rchecks *checks; /* commands being checked (reducer_check.c) */
 
 	bool started;            /* command end offsets known, data subscribed */
 	bool startup_busy;
@@ -171,10 +178,23 @@ void sl_reducer__batch_free(sl_batch_t *b);
 /* reducer_commands.c */
 /* Apply the commands waiting on the command consumer. */
 void sl_reducer__commands(sl_reducer_t *r);
-/* Apply one command record (JSON). */
+/* Read one command record (JSON) and send it to its check. */
 void sl_reducer__command(sl_reducer_t *r, const char *json, size_t len);
 /* A partition just loaded: snapshots for channels that began recently. */
 void sl_reducer__snapshot_part(sl_reducer_t *r, const sl_rpart_t *p);
+
+/* reducer_check.c */
+void sl_reducer__checks_init(sl_reducer_t *r);
+void sl_reducer__checks_free(sl_reducer_t *r);
+/* True when no more commands may be taken until some are applied. */
+bool sl_reducer__checks_full(const sl_reducer_t *r);
+/* Check cmd against Redis; takes what it owns (*cmd is emptied). */
+void sl_reducer__check_push(sl_reducer_t *r, sl_rcmd_t *cmd);
+/* The next command to apply, in the order pushed, once its check agreed:
+ * true with *cmd and *keep (per market: apply it; NULL when the command
+ * names none) handed to the caller, who frees both (sl_rcmd_free, free).
+ * Sends the checks that are due first. */
+bool sl_reducer__check_pop(sl_reducer_t *r, sl_rcmd_t *cmd, bool **keep);
 
 /* reducer_consumer.c */
 sl_part_io_t *sl_reducer__io(sl_reducer_t *r, int32_t id);

@@ -563,6 +563,7 @@ static int reducer_run(sl_cfg_t *cfg)
 		goto config_failed;
 	}
 	metrics_init(r);
+	sl_reducer__checks_init(r);
 	sl_rconn_on_state(r->rc, redis_state_cb, r);
 	sl_runtime_init(&r->rt, &loop, stop_cb, r);
 	uv_timer_init(&loop, &r->tick);
@@ -599,6 +600,7 @@ config_failed:
 	uv_loop_close(&loop);
 cleanup:
 	sl_reducer__forget_all(r);
+	sl_reducer__checks_free(r);
 	sl_rmodel_free(r->model);
 	free(r->pio);
 	free(r->cmd_ends);
