@@ -66,6 +66,7 @@ struct sl_conn {
 	uint8_t state;         /* sl_conn_state_t */
 	bool dirty;
 	bool write_pending;
+	bool not_socket;       /* the stream is no socket (a pipe in a test): writes go through libuv */
 	bool drain_then_close; /* close once the queue is written */
 };
 

@@ -38,11 +38,20 @@ static void free_cb(sl_conn_t *conn, void *arg)
 	((fixture_t *)arg)->freed = true;
 }
 
-static void setup(fixture_t *f, uint32_t soft, uint32_t hard, int sndbuf)
+/* The stream is a socketpair, or a plain pipe(2) (not_socket: the writer's
+ * sendmsg fails with ENOTSOCK and falls back to libuv's writev). */
+static void setup_stream(fixture_t *f, uint32_t soft, uint32_t hard, int sndbuf, bool plain_pipe)
 {
 	memset(f, 0, sizeof(*f));
 	int sv[2];
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	if (plain_pipe) {
+		int fds[2];
+		assert_int_equal(pipe(fds), 0);
+		sv[0] = fds[1]; /* the conn writes */
+		sv[1] = fds[0]; /* the test reads */
+	} else {
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	}
 	if (sndbuf) {
 		setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 		setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &sndbuf, sizeof(sndbuf));
@@ -55,6 +64,11 @@ static void setup(fixture_t *f, uint32_t soft, uint32_t hard, int sndbuf)
 	sl_conn_limits_t lim = {soft, hard};
 	sl_conn_ctx_init(&f->ctx, &f->loop, &lim, free_cb, f);
 	sl_conn_init(&f->conn, &f->ctx, (uv_stream_t *)&f->pipe, SL_WIRE_WS);
+}
+
+static void setup(fixture_t *f, uint32_t soft, uint32_t hard, int sndbuf)
+{
+	setup_stream(f, soft, hard, sndbuf, false);
 }
 
 static void teardown(fixture_t *f)
@@ -120,6 +134,31 @@ static void test_batched_write(void **state)
 	assert_true(sl_metric_value(f.ctx.m_msgs_out) == 10);
 	sl_frame_unref(shared);
 	teardown(&f);
+}
+
+/* A stream that is no socket still gets every byte, in order, through the
+ * fallback; a socket never takes it. */
+static void test_write_to_plain_pipe(void **state)
+{
+	(void)state;
+	for (int plain = 0; plain <= 1; plain++) {
+		fixture_t f;
+		setup_stream(&f, 64, 128, 0, plain);
+		sl_frame_t *a = upd("m-1", 1), *b = upd("m-2", 2);
+		push_unref(&f.conn, a, 0);
+		sl_conn_ctx_flush(&f.ctx);
+		assert_int_equal(f.conn.not_socket, plain == 1);
+		push_unref(&f.conn, b, 0);
+		sl_conn_ctx_flush(&f.ctx);
+		char out[1024];
+		size_t n = drain_peer(&f, out, sizeof(out));
+		assert_true(n > 4);
+		assert_int_equal(f.conn.qlen, 0);
+		assert_true(sl_metric_value(f.ctx.m_msgs_out) == 2);
+		assert_non_null(memmem(out, n, "\"m-1\"", 5));
+		assert_true((char *)memmem(out, n, "\"m-2\"", 5) > (char *)memmem(out, n, "\"m-1\"", 5));
+		teardown(&f);
+	}
 }
 
 static void test_conflation_and_hard_limit(void **state)
@@ -188,6 +227,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_batched_write),
+		cmocka_unit_test(test_write_to_plain_pipe),
 		cmocka_unit_test(test_conflation_and_hard_limit),
 		cmocka_unit_test(test_partial_write),
 	};
