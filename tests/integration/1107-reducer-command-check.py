@@ -69,6 +69,9 @@ def snapshot_markets(cid, want):
 try:
     reducers = os.environ["SLUICE_REDUCER_URLS"].split()
     feed(40, 4, seed=7)  # system_up waited for the reducers to own every partition
+    # A snapshot holds the markets that have a state when `begin` is applied:
+    # wait for the feed to be reduced, or m-0001 may not be in it yet.
+    wait_for("the feed's records reduced", state_matches_kafka, 30)
 
     st, body = api("POST", "/v1/channels", {"markets": ["m-0001"]})
     expect_eq("the API creates a channel", 201, st)
