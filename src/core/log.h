@@ -16,6 +16,8 @@
  * bytes, non-ASCII, empty) is written as a JSON string literal, so outside
  * text can neither break a line nor forge a key; in JSON mode every line is
  * valid JSON (core/buf.h sl_buf_json_str), numbers and bools unquoted.
+ * A `channel` value (a stream's capability) is cut to its first 8
+ * characters and "..." on every line above debug level, whoever logs it.
  * The level is checked before any argument is evaluated (redis serverLog).
  * Thread: safe from any thread; settings are made once (sl_log_setup)
  * before threads start, and each line goes out in one write(2).
@@ -39,7 +41,7 @@
 	X(attempt, "number of this connection attempt since the last success") \
 	X(brokers, "Kafka bootstrap servers, or the number of brokers known") \
 	X(bytes, "a size in bytes") \
-	X(channel, "a stream channel id") \
+	X(channel, "a stream channel id: its first 8 characters and ..., except at debug level") \
 	X(channels, "a number of channels") \
 	X(client, "which Kafka client of the process: producer or consumer") \
 	X(clients, "a number of clients") \
@@ -114,6 +116,9 @@ typedef enum {
 #undef SL_LOG__ENUM
 	SL_LK__END
 } sl_log_key_t;
+
+/* How much of a `channel` value a line above debug level shows (log.c). */
+#define SL_LOG_ID_SHOWN 8
 
 typedef enum { SL_LOG_DEBUG, SL_LOG_INFO, SL_LOG_WARN, SL_LOG_ERROR, SL_LOG_OFF } sl_log_level_t;
 

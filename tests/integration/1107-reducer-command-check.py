@@ -14,7 +14,8 @@ stay what the API wrote, the snapshot still holds the channel's market.
 Real commands still work, before and after: the API's subscribe adds a
 market, its unsubscribe removes it, its DELETE (a close emitted before the
 record is deleted, so the reducers wait for the record to go) removes the
-channel.
+channel, and the publisher's client hears it closed. No role's log
+(info level) holds a full channel id.
 """
 import json, os, re, subprocess, sys, time, urllib.request, uuid
 sys.path.insert(0, os.path.dirname(__file__))
@@ -120,8 +121,16 @@ try:
     wait_for("the real unsubscribe applied", lambda: subs_total() == 1, 20)
 
     # A real close: emitted before the record is deleted; applied once it is.
+    # A client of the publisher hears it (and the publisher logs the close).
+    listener = Stream(cid)
     expect_eq("the API deletes the channel", 204, api("DELETE", "/v1/channels/" + cid)[0])
     wait_for("the real close applied", lambda: subs_total() == 0, 20)
+    deadline = time.time() + 20
+    last = None
+    while time.time() < deadline and (last or {}).get("type") not in ("closed", "_eof"):
+        last = listener.next(1) or last
+    listener.close()
+    expect_eq("the publisher's client hears the close", "closed", (last or {}).get("type"))
     for u in reducers:
         # The reducer that held no subscription may still be asking Redis
         # whether the record went: its close leaves the queue when it has.
@@ -136,10 +145,18 @@ try:
         lines = [l for l in text.splitlines() if "ev=command_refused" in l]
         if not lines:
             fail("reducer-%d logged no command_refused" % i)
-        for c in (cid, ghost):
-            if c in text:
-                fail("reducer-%d's log holds a full channel id" % i)
     ok("refusals logged, with the channel id shortened (e.g. %s)" % lines[0][lines[0].find("ev="):][:160])
+    text = open(os.path.join(work, "publisher.log")).read()
+    if "ev=channel_closed channel=%s... " % cid[:8] not in text:
+        fail("the publisher logged no channel_closed with the id shortened")
+    # Issue 11: a channel id is a capability; no role's log (info level) holds one whole.
+    for f in sorted(os.listdir(work)):
+        if f.endswith(".log"):
+            text = open(os.path.join(work, f)).read()
+            for c in (cid, ghost):
+                if c in text:
+                    fail("%s holds a full channel id" % f)
+    ok("no role's log holds a full channel id")
 finally:
     rc = system_down(name)
 if rc != 0:

@@ -1,7 +1,7 @@
 /* test_log.c: unit tests of core/log: both line formats, read back by a
  * parser of each (every value, whatever its bytes, comes back as written
  * or, for bytes that are not UTF-8, with U+FFFD); typed fields; outside
- * text that tries to forge a key; the level check before the arguments are
+ * text that tries to forge a key; channel ids cut above debug level; the level check before the arguments are
  * evaluated; threads whose lines never mix.
  */
 #include <setjmp.h>
@@ -156,6 +156,43 @@ static void test_logfmt_fields(void **state)
 	assert_non_null(strstr(out, " topic=\"\" "));
 	assert_non_null(strstr(out, " group= "));
 	free_fields(f, n);
+	free(out);
+}
+
+/* A channel id (a stream's capability) shows its first 8 characters above
+ * debug level, in both formats, and whole at debug level; a short value
+ * and other keys are untouched. */
+static void test_channel_shortened(void **state)
+{
+	(void)state;
+	const char *id = "6682e7db-5b0c-4f3e-9a51-0c7d2a8e1f44";
+	assert_int_equal(sl_log_setup("tester", "debug", "logfmt"), 0);
+	sl_log_info("a", SL_KV(channel, id), SL_KV(error, id));
+	sl_log_warn("b", SL_KVN(channel, id, 8));
+	sl_log_debug("c", SL_KV(channel, id));
+	char *out = captured();
+	char *l2 = strchr(out, '\n') + 1, *l3 = strchr(l2, '\n') + 1;
+	field_t f[16];
+	int n = parse_logfmt(out, f, 16);
+	assert_string_equal(val_of(f, n, "channel"), "6682e7db...");
+	assert_string_equal(val_of(f, n, "error"), id); /* only `channel` is cut */
+	free_fields(f, n);
+	n = parse_logfmt(l2, f, 16);
+	assert_string_equal(val_of(f, n, "channel"), "6682e7db");
+	free_fields(f, n);
+	n = parse_logfmt(l3, f, 16);
+	assert_string_equal(val_of(f, n, "channel"), id);
+	free_fields(f, n);
+	free(out);
+
+	assert_int_equal(sl_log_setup(NULL, NULL, "json"), 0);
+	sl_log_error("d", SL_KV(channel, id));
+	out = captured();
+	json_error_t jerr;
+	json_t *j = json_loads(out, 0, &jerr);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "channel")), "6682e7db...");
+	json_decref(j);
 	free(out);
 }
 
@@ -345,6 +382,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_logfmt_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_logfmt_escapes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_channel_shortened, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_level_check_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads_whole_lines, setup, teardown),

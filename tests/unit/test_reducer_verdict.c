@@ -174,11 +174,6 @@ static void test_names(void **state)
 	assert_string_equal(sl_rverdict_op_name(SL_RCMD_CLOSE), "close");
 	assert_string_equal(sl_rverdict_op_name((sl_rcmd_op_t)42), "?");
 	assert_string_equal(sl_rverdict_reason_name(SL_RVERDICT_NREASONS), "?");
-	char sid[SL_RVERDICT_SHORT_ID];
-	sl_rverdict_short_id(CH, strlen(CH), sid);
-	assert_string_equal(sid, "6682e7db...");
-	sl_rverdict_short_id("abc", 3, sid);
-	assert_string_equal(sid, "abc...");
 	/* The script's two outcomes, as the verdict reads them. */
 	assert_non_null(strstr(sl_rverdict_script, "return {0}"));
 	assert_non_null(strstr(sl_rverdict_script, "SISMEMBER', KEYS[2]"));

@@ -26,7 +26,7 @@
  * taking commands from Kafka, which keeps them.
  * A refused command changes nothing; it is counted
  * (sluice_reducer_commands_refused_total{reason}) and logged
- * (ev=command_refused, the channel id shortened, at most one line a second
+ * (ev=command_refused, the channel id shortened by core/log, at most one line a second
  * with suppressed=N).
  * Thread: the reducer's loop thread only.
  * Non-goals: checking data records (they name no channel), caching
@@ -165,10 +165,9 @@ static void refused(struct sl_rchecks *k, const pending_t *c, sl_rverdict_t v)
 		k->suppressed++;
 		return;
 	}
-	char id[SL_RVERDICT_SHORT_ID];
-	sl_rverdict_short_id(c->cmd.channel, c->cmd.channel_len, id);
 	sl_log_warn("command_refused", SL_KV(op, sl_rverdict_op_name(c->cmd.op)),
-		    SL_KV(reason, sl_rverdict_reason_name(v.reason)), SL_KV(channel, id), SL_KV(markets, v.nrefused),
+		    SL_KV(reason, sl_rverdict_reason_name(v.reason)), SL_KVN(channel, c->cmd.channel, c->cmd.channel_len),
+		    SL_KV(markets, v.nrefused),
 		    SL_KV(suppressed, k->suppressed));
 	k->log_ms = now;
 	k->suppressed = 0;

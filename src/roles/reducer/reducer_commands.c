@@ -25,7 +25,6 @@
 #include "core/log.h"
 #include "redis/rstate.h"
 #include "roles/reducer/reducer_cmd.h"
-#include "roles/reducer/reducer_verdict.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,9 +52,7 @@ static void snapshot(sl_reducer_t *r, const char *ch, size_t chlen, const sl_rpa
 	if (sl_rconn_commandargv(r->rc, ignore_cb, NULL, 3, argv, lens) == 0) {
 		sl_metric_add(r->m.snapshots, 1);
 	} else {
-		char sid[SL_RVERDICT_SHORT_ID];
-		sl_rverdict_short_id(ch, chlen, sid);
-		sl_log_warn("snapshot_failed", SL_KV(channel, sid), SL_KV(reason, "redis_unavailable"));
+		sl_log_warn("snapshot_failed", SL_KVN(channel, ch, chlen), SL_KV(reason, "redis_unavailable"));
 	}
 	sl_buf_free(&key);
 	sl_buf_free(&out);

@@ -39,13 +39,6 @@ const char *sl_rverdict_op_name(sl_rcmd_op_t op)
 	return "?";
 }
 
-void sl_rverdict_short_id(const char *ch, size_t len, char out[SL_RVERDICT_SHORT_ID])
-{
-	size_t n = len < 8 ? len : 8;
-	memcpy(out, ch, n);
-	memcpy(out + n, "...", 4);
-}
-
 bool sl_rverdict_wants_markets(const sl_rcmd_t *cmd)
 {
 	return cmd->op == SL_RCMD_SUBSCRIBE || cmd->op == SL_RCMD_UNSUBSCRIBE;

@@ -84,10 +84,5 @@ sl_rverdict_t sl_rverdict_judge(const sl_rcmd_t *cmd, const redisReply *reply, i
 const char *sl_rverdict_reason_name(sl_rverdict_reason_t reason);
 const char *sl_rverdict_op_name(sl_rcmd_op_t op);
 
-/* The first 8 characters of a channel id and "...", for logs above debug
- * level: enough to find it in the API's debug log, never the capability
- * itself. */
-#define SL_RVERDICT_SHORT_ID 12
-void sl_rverdict_short_id(const char *ch, size_t len, char out[SL_RVERDICT_SHORT_ID]);
 
 #endif
