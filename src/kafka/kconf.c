@@ -71,6 +71,19 @@ static void error_cb(rd_kafka_t *rk, int e, const char *reason, void *opaque)
 		    SL_KV(error, reason));
 }
 
+/* librdkafka's own lines (syslog levels: 3 error, 4 warning, 5-6 notice
+ * and info, 7 debug), in the house format instead of its default
+ * "%4|1796490536.203|GETPID|..." on stderr. Runs on librdkafka's threads;
+ * core/log is safe there. */
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	(void)rk;
+	if (level <= 4 && (strstr(buf, "SASL authentication error") || strstr(buf, "Authentication failed")))
+		note_auth_failure(buf);
+	sl_log_level_t lvl = level <= 3 ? SL_LOG_ERROR : level == 4 ? SL_LOG_WARN : level <= 6 ? SL_LOG_INFO : SL_LOG_DEBUG;
+	sl_log_at(lvl, "kafka_log", SL_KV(level, level), SL_KV(facility, fac), SL_KV(text, buf));
+}
+
 int sl_kconf_set(rd_kafka_conf_t *conf, const char *name, const char *value, sl_err_t *err)
 {
 	char errstr[512];
@@ -111,8 +124,10 @@ rd_kafka_conf_t *sl_kconf_new(const sl_cfg_t *cfg, const char *role, sl_kconf_ki
 	const char *const *props;
 	size_t n = sl_cfg_kafka_props(cfg, &props);
 	rc = rc ? rc : sl_kconf_set_all(conf, props, n, err);
-	if (!rc)
+	if (!rc) {
 		rd_kafka_conf_set_error_cb(conf, error_cb);
+		rd_kafka_conf_set_log_cb(conf, log_cb);
+	}
 	if (rc) {
 		rd_kafka_conf_destroy(conf);
 		return NULL;

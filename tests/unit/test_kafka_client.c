@@ -4,7 +4,8 @@
  * against librdkafka's in-process mock cluster (no broker needed); and
  * kafka/kconf.c's error callback: a producer's fatal error marks the
  * process failed (sl_runtime_fail), which the callback of refused logins
- * must not hide.
+ * must not hide; and its log callback: librdkafka's own lines in the
+ * house format.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,12 +13,15 @@
 #include <cmocka.h>
 
 #include "core/clock.h"
+#include "core/log.h"
 #include "kafka/kclient.h"
 #include "kafka/kconf.h"
 #include "loop/runtime.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void test_new_owns_conf(void **state)
 {
@@ -142,12 +146,50 @@ static void test_fatal_error_fails_the_role(void **state)
 	sl_cfg_free(cfg);
 }
 
+/* librdkafka's own lines go out in the house format, at the matching
+ * level (a refused connection is an error), not raw on stderr. */
+static void test_librdkafka_lines_in_house_format(void **state)
+{
+	(void)state;
+	static const sl_cfg_key_t *const tables[] = {sl_cfg_keys_kafka, NULL};
+	char *argv[] = {"--bootstrap-server", "127.0.0.1:1", NULL};
+	unsetenv("SLUICE_KAFKA_BROKERS");
+	sl_cfg_t *cfg = sl_cfg_new("test", "test", NULL, tables);
+	assert_int_equal(sl_cfg_parse(cfg, 2, argv, NULL), 0);
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	sl_log_set_fd(fds[1]);
+	sl_err_t err = {0};
+	rd_kafka_t *rk = sl_kclient_new(RD_KAFKA_PRODUCER, sl_kconf_new(cfg, "test", SL_KCONF_PRODUCER, &err), &err);
+	assert_non_null(rk);
+	char got[8192] = "";
+	size_t len = 0;
+	int64_t end = sl_clock_mono_ms() + 10000;
+	while (!strstr(got, "lvl=error role=sluice ev=kafka_log") && sl_clock_mono_ms() < end) {
+		rd_kafka_poll(rk, 50);
+		ssize_t n = read(fds[0], got + len, sizeof(got) - 1 - len);
+		if (n > 0)
+			got[len += (size_t)n] = '\0';
+		if (len == sizeof(got) - 1)
+			len = 0; /* keep reading: only the newest lines matter */
+	}
+	rd_kafka_destroy(rk);
+	sl_log_set_fd(-1);
+	close(fds[0]);
+	close(fds[1]);
+	sl_cfg_free(cfg);
+	assert_non_null(strstr(got, "lvl=error role=sluice ev=kafka_log level=3 facility="));
+	assert_non_null(strstr(got, "127.0.0.1:1"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_new_owns_conf),
 		cmocka_unit_test(test_wake_on_delivery),
 		cmocka_unit_test(test_fatal_error_fails_the_role),
+		cmocka_unit_test(test_librdkafka_lines_in_house_format),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
