@@ -35,6 +35,9 @@ endif
 SRC      := $(wildcard src/*.c src/core/*.c src/loop/*.c src/auth/*.c src/proto/*.c src/kafka/*.c src/redis/*.c src/roles/*.c src/roles/*/*.c)
 LIB_SRC  := $(filter-out src/main.c,$(SRC))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
+# Helpers of the unit tests (every tests/unit/*.c that is not a test_*.c):
+# linked into each test binary.
+UNIT_HELPER_SRC := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 BENCH_SRC := $(wildcard bench/*.c)
 
 # Two flavours share the same rules: build/ (release) and build-asan/.
@@ -48,14 +51,14 @@ $(1)/obj/%.o: %.c
 $(1)/sluice: $$($(1)_OBJ)
 	$$(if $$(Q),@printf '  LD %s\n' $$@)
 	$(Q)$$(CC) $(2) -o $$@ $$^ $$(PKG_LIBS)
-$(1)/tests/%: $(1)/obj/tests/unit/%.o $$($(1)_LIBOBJ)
+$(1)/tests/%: $(1)/obj/tests/unit/%.o $$(patsubst %.c,$(1)/obj/%.o,$$(UNIT_HELPER_SRC)) $$($(1)_LIBOBJ)
 	@mkdir -p $$(dir $$@)
 	$$(if $$(Q),@printf '  LD %s\n' $$@)
 	$(Q)$$(CC) $(2) -o $$@ $$^ $$(PKG_LIBS) -lcmocka $$(WRAP_$$*)
 $(1)/bench/%: $(1)/obj/bench/%.o $$($(1)_LIBOBJ)
 	@mkdir -p $$(dir $$@)
 	$(Q)$$(CC) $(2) -o $$@ $$^ $$(PKG_LIBS)
--include $$(patsubst %.c,$(1)/obj/%.d,$$(SRC) $$(UNIT_SRC) $$(BENCH_SRC))
+-include $$(patsubst %.c,$(1)/obj/%.d,$$(SRC) $$(UNIT_SRC) $$(UNIT_HELPER_SRC) $$(BENCH_SRC))
 endef
 
 OPT_RELEASE := -O2

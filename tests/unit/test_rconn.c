@@ -1,15 +1,16 @@
 /* test_rconn.c: src/redis/rconn.c against a real redis-server.
  *
- * Each test starts its own redis-server on a free port (no persistence) and
- * drives sl_rconn_t connections on a private libuv loop: commands and
- * replies, pipelining order, pub/sub mode (subscribe, a binary message,
- * unsubscribe, the keep-alive PING of a frozen server), a reply timeout
- * (the server is frozen with SIGSTOP), a Redis restart (reconnect + state
- * callback), the resolver asked before every attempt, an ACL user, a
- * handshake Redis refuses (no up, retried, up once the password is right),
- * a fake server that breaks the protocol right after the handshake (in
- * the same bytes), and bad URLs. Every test closes its connection and asserts uv_loop_close()==0,
- * and runs under ASan/LSan, so a wrapper left behind fails the suite.
+ * Each test starts its own redis-server on a free port (no persistence;
+ * redis_proc.h) and drives sl_rconn_t connections on a private libuv loop:
+ * commands and replies, pipelining order, pub/sub mode (subscribe, a
+ * binary message, unsubscribe, the keep-alive PING of a frozen server), a
+ * reply timeout (the server is frozen with SIGSTOP), a Redis restart
+ * (reconnect + state callback), the resolver asked before every attempt,
+ * an ACL user, a handshake Redis refuses (no up, retried, up once the
+ * password is right), a fake server that breaks the protocol right after
+ * the handshake (in the same bytes), and bad URLs. Every test closes its
+ * connection and asserts uv_loop_close()==0, and runs under ASan/LSan, so
+ * a wrapper left behind fails the suite.
  * Without redis-server installed, every test fails (setup refuses).
  */
 #include <setjmp.h>
@@ -22,16 +23,15 @@
 #include "redis/rconn.h"
 
 #include "core/buf.h"
+#include "redis_proc.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,52 +44,17 @@ typedef struct fixture {
 	bool closed;
 } fixture_t;
 
-static int pick_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	bind(fd, (struct sockaddr *)&a, sizeof(a));
-	getsockname(fd, (struct sockaddr *)&a, &len);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
-static bool port_open(int port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	close(fd);
-	return ok;
-}
-
+/* Start (again) the fixture's redis-server on its port. */
 static void start_redis(fixture_t *f)
 {
-	char port[16];
-	snprintf(port, sizeof(port), "%d", f->port);
-	f->pid = fork();
-	if (f->pid == 0) {
-		int null = open("/dev/null", 1);
-		dup2(null, 1);
-		execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
-		       "--appendonly", "no", "--loglevel", "warning", (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 500 && !port_open(f->port); i++)
-		usleep(10000);
-	assert_true(port_open(f->port));
+	f->pid = tu_redis_start(f->port, 0);
+	assert_true(f->pid > 0);
 }
 
 static void stop_redis(fixture_t *f)
 {
-	if (f->pid > 0) {
-		kill(f->pid, SIGCONT);
-		kill(f->pid, SIGKILL);
-		waitpid(f->pid, NULL, 0);
-		f->pid = 0;
-	}
+	tu_reap(f->pid);
+	f->pid = 0;
 }
 
 static int setup(void **state)
@@ -98,10 +63,15 @@ static int setup(void **state)
 		return -1;
 	sl_log_setup("test", getenv("SL_TEST_LOG") ? "debug" : "off", "logfmt");
 	fixture_t *f = calloc(1, sizeof(*f));
+	f->port = tu_free_port();
+	f->pid = tu_redis_start(f->port, 0);
+	if (f->pid <= 0) {
+		/* cmocka runs no teardown after a failed setup. */
+		free(f);
+		return -1;
+	}
 	uv_loop_init(&f->loop);
-	f->port = pick_port();
 	snprintf(f->url, sizeof(f->url), "redis://127.0.0.1:%d/0", f->port);
-	start_redis(f);
 	*state = f;
 	return 0;
 }
@@ -353,7 +323,7 @@ static void resolve_cb(sl_rconn_t *rc, void *arg)
 	/* The first answer points at a port nobody listens on (what a
 	 * Sentinel would say just before a failover), later ones at Redis. */
 	if (r->wrong_first && r->asked == 1)
-		sl_rconn_resolved(rc, "127.0.0.1", pick_port());
+		sl_rconn_resolved(rc, "127.0.0.1", tu_free_port());
 	else if (r->asked == 2)
 		sl_rconn_resolved(rc, NULL, 0); /* "do not know yet" */
 	else

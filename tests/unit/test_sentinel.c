@@ -22,15 +22,11 @@
 #include "core/log.h"
 #include "redis/rconn.h"
 #include "redis/sentinel.h"
+#include "redis_proc.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---- table rows ---- */
@@ -95,39 +91,16 @@ typedef struct fixture {
 	bool replied;
 } fixture_t;
 
-static int pick_port(void)
+static int teardown(void **state)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	bind(fd, (struct sockaddr *)&a, sizeof(a));
-	getsockname(fd, (struct sockaddr *)&a, &len);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
-static bool port_open(int port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	close(fd);
-	return ok;
-}
-
-static pid_t spawn(const char *const argv[], int port)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		int null = open("/dev/null", 1);
-		dup2(null, 1);
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	for (int i = 0; i < 500 && !port_open(port); i++)
-		usleep(10000);
-	return port_open(port) ? pid : -1;
+	fixture_t *f = *state;
+	tu_reap(f->sentinel);
+	tu_reap(f->replica);
+	tu_reap(f->primary);
+	if (f->conf[0])
+		unlink(f->conf);
+	free(f);
+	return 0;
 }
 
 static int setup(void **state)
@@ -136,52 +109,32 @@ static int setup(void **state)
 		return -1;
 	sl_log_setup("test", getenv("SL_TEST_LOG") ? "debug" : "off", "logfmt");
 	fixture_t *f = calloc(1, sizeof(*f));
-	uv_loop_init(&f->loop);
-	f->pport = pick_port();
-	f->rport = pick_port();
-	f->sport = pick_port();
-	f->dead_port = pick_port();
-	char pp[16], rp[16], sp[16];
-	snprintf(pp, sizeof(pp), "%d", f->pport);
-	snprintf(rp, sizeof(rp), "%d", f->rport);
-	snprintf(sp, sizeof(sp), "%d", f->sport);
-	const char *pargv[] = {"redis-server", "--port", pp, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-			       "--loglevel", "warning", NULL};
-	f->primary = spawn(pargv, f->pport);
-	const char *rargv[] = {"redis-server", "--port", rp, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-			       "--loglevel", "warning", "--replicaof", "127.0.0.1", pp, NULL};
-	f->replica = spawn(rargv, f->rport);
-	snprintf(f->conf, sizeof(f->conf), "/tmp/sl-test-sentinel-%d.conf", f->sport);
-	FILE *c = fopen(f->conf, "w");
-	if (!c)
-		return -1;
-	fprintf(c,
-		"port %d\nbind 127.0.0.1\nsentinel monitor m 127.0.0.1 %d 1\n"
-		"sentinel down-after-milliseconds m 1000\nsentinel failover-timeout m 5000\n",
-		f->sport, f->pport);
-	fclose(c);
-	const char *sargv[] = {"redis-sentinel", f->conf, "--loglevel", "warning", NULL};
-	f->sentinel = spawn(sargv, f->sport);
 	*state = f;
-	return f->primary > 0 && f->replica > 0 && f->sentinel > 0 ? 0 : -1;
-}
-
-static void reap(pid_t pid)
-{
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+	f->pport = tu_free_port();
+	f->rport = tu_free_port();
+	f->sport = tu_free_port();
+	f->dead_port = tu_free_port();
+	f->primary = tu_redis_start(f->pport, 0);
+	f->replica = f->primary > 0 ? tu_redis_start(f->rport, f->pport) : -1;
+	if (f->replica > 0) {
+		snprintf(f->conf, sizeof(f->conf), "/tmp/sl-test-sentinel-%d.conf", f->sport);
+		FILE *c = fopen(f->conf, "w");
+		if (c) {
+			fprintf(c,
+				"port %d\nbind 127.0.0.1\nsentinel monitor m 127.0.0.1 %d 1\n"
+				"sentinel down-after-milliseconds m 1000\nsentinel failover-timeout m 5000\n",
+				f->sport, f->pport);
+			fclose(c);
+			const char *sargv[] = {"redis-sentinel", f->conf, "--loglevel", "warning", NULL};
+			f->sentinel = tu_spawn(sargv, f->sport);
+		}
 	}
-}
-
-static int teardown(void **state)
-{
-	fixture_t *f = *state;
-	reap(f->sentinel);
-	reap(f->replica);
-	reap(f->primary);
-	unlink(f->conf);
-	free(f);
+	if (f->sentinel <= 0 || f->dead_port <= 0) {
+		/* cmocka runs no teardown after a failed setup. */
+		teardown(state);
+		return -1;
+	}
+	uv_loop_init(&f->loop);
 	return 0;
 }
 
