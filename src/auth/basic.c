@@ -10,6 +10,7 @@
 
 #include "auth/match.h"
 #include "core/alloc.h"
+#include "core/base64.h"
 
 #include <crypt.h>
 #include <errno.h>
@@ -190,21 +191,6 @@ sl_basic_t *sl_basic_load(const char *path, sl_err_t *err)
 	return b;
 }
 
-static int b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 int sl_basic_parse_header(const char *value, char *user, size_t ulen, char *pass, size_t plen)
 {
 	if (!value || strncasecmp(value, "Basic ", 6) != 0)
@@ -218,22 +204,13 @@ int sl_basic_parse_header(const char *value, char *user, size_t ulen, char *pass
 	if (n == 0 || n % 4 || n > 4 * ((SL_BASIC_USER_MAX + SL_BASIC_PASS_MAX + 3) / 3))
 		return -1;
 	unsigned char out[SL_BASIC_USER_MAX + SL_BASIC_PASS_MAX + 8];
-	size_t o = 0;
-	for (size_t i = 0; i < n; i += 4) {
-		int v[4];
-		for (int k = 0; k < 4; k++) {
-			v[k] = s[i + k] == '=' ? -2 : b64val((unsigned char)s[i + k]);
-			if (v[k] == -1 || (v[k] == -2 && (i + 4 < n || k < 2)))
-				return -1;
-		}
-		if (v[2] == -2 && v[3] != -2)
-			return -1;
-		out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
-		if (v[2] >= 0)
-			out[o++] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
-		if (v[3] >= 0)
-			out[o++] = (unsigned char)((v[2] & 3) << 6 | v[3]);
+	/* Padding required; the bits after the last byte are not checked. */
+	long dl = sl_base64_decode(s, n, SL_BASE64_ANY_BITS, out, NULL);
+	if (dl < 0) {
+		OPENSSL_cleanse(out, sizeof(out));
+		return -1;
 	}
+	size_t o = (size_t)dl;
 	unsigned char *colon = memchr(out, ':', o);
 	if (!colon)
 		return -1;

@@ -15,6 +15,7 @@
 
 #include "auth/match.h"
 #include "core/alloc.h"
+#include "core/base64.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -50,70 +51,8 @@ struct sl_jwt_signer {
 	jkey_t key;
 };
 
-/* ---- base64url ---- */
-
-static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-void sl_jwt_b64url_encode(sl_buf_t *out, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	sl_buf_reserve(out, len / 3 * 4 + 4);
-	size_t i = 0;
-	for (; i + 3 <= len; i += 3) {
-		unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
-		char q[4] = {b64url[v >> 18], b64url[(v >> 12) & 63], b64url[(v >> 6) & 63], b64url[v & 63]};
-		sl_buf_append(out, q, 4);
-	}
-	if (len - i == 1) {
-		unsigned v = (unsigned)p[i] << 16;
-		char q[2] = {b64url[v >> 18], b64url[(v >> 12) & 63]};
-		sl_buf_append(out, q, 2);
-	} else if (len - i == 2) {
-		unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8;
-		char q[3] = {b64url[v >> 18], b64url[(v >> 12) & 63], b64url[(v >> 6) & 63]};
-		sl_buf_append(out, q, 3);
-	}
-}
-
-static int b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
-
-long sl_jwt_b64url_decode(const char *in, size_t len, unsigned char *out)
-{
-	if (len % 4 == 1)
-		return -1;
-	size_t o = 0;
-	unsigned acc = 0;
-	int bits = 0;
-	for (size_t i = 0; i < len; i++) {
-		int v = b64val((unsigned char)in[i]);
-		if (v < 0)
-			return -1;
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	/* The bits left over must be zero: one token has one spelling. */
-	if (acc != 0)
-		return -1;
-	return (long)o;
-}
+/* Tokens are base64url without padding (RFC 7515 section 2). */
+#define B64URL (SL_BASE64_URL | SL_BASE64_NOPAD)
 
 /* ---- claims ---- */
 
@@ -398,7 +337,7 @@ static int sign_with(const jkey_t *key, const char *data, size_t len, sl_buf_t *
 		unsigned mdlen = 0;
 		if (!HMAC(EVP_sha256(), key->secret, (int)key->len, (const unsigned char *)data, len, md, &mdlen))
 			return sl_err_set(err, SL_EIO, false, "HMAC failed");
-		sl_jwt_b64url_encode(out, md, mdlen);
+		sl_base64_encode(out, md, mdlen, B64URL);
 		return 0;
 	}
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -424,11 +363,11 @@ static int sign_with(const jkey_t *key, const char *data, size_t len, sl_buf_t *
 			if (BN_bn2binpad(r, raw, 32) != 32 || BN_bn2binpad(s, raw + 32, 32) != 32)
 				rc = SL_EIO;
 			else
-				sl_jwt_b64url_encode(out, raw, 64);
+				sl_base64_encode(out, raw, 64, B64URL);
 			ECDSA_SIG_free(es);
 		}
 	} else if (rc == 0) {
-		sl_jwt_b64url_encode(out, sig, siglen);
+		sl_base64_encode(out, sig, siglen, B64URL);
 	}
 	free(sig);
 	ERR_clear_error();
@@ -448,8 +387,8 @@ static json_t *decode_json(const char *p, size_t n)
 {
 	if (n == 0 || n > SL_JWT_MAX_TOKEN)
 		return NULL;
-	unsigned char *buf = sl_xmalloc(n * 3 / 4 + 4);
-	long dl = sl_jwt_b64url_decode(p, n, buf);
+	unsigned char *buf = sl_xmalloc(sl_base64_decoded_max(n));
+	long dl = sl_base64_decode(p, n, B64URL, buf, NULL);
 	json_t *j = NULL;
 	if (dl > 0) {
 		json_error_t jerr;
@@ -561,8 +500,8 @@ sl_jwt_status_t sl_jwt_verify(const sl_jwt_keys_t *k, const char *token, size_t 
 	json_t *hdr = decode_json(token, (size_t)(d1 - token));
 	json_t *pay = hdr ? decode_json(d1 + 1, (size_t)(d2 - d1 - 1)) : NULL;
 	size_t siglen = len - (size_t)(d2 + 1 - token);
-	unsigned char *sig = sl_xmalloc(siglen * 3 / 4 + 4);
-	long sl = sl_jwt_b64url_decode(d2 + 1, siglen, sig);
+	unsigned char *sig = sl_xmalloc(sl_base64_decoded_max(siglen));
+	long sl = sl_base64_decode(d2 + 1, siglen, B64URL, sig, NULL);
 	sl_jwt_status_t st = SL_JWT_OK;
 	if (!hdr || !pay || sl < 0) {
 		st = refuse(SL_JWT_MALFORMED, why, whylen, "the token's parts are not base64url JSON objects");
@@ -696,9 +635,9 @@ int sl_jwt_sign(const sl_jwt_signer_t *s, const sl_jwt_claims_t *c, int64_t now_
 		return sl_err_set(err, SL_EINVAL, false, "the claims are not valid UTF-8");
 	}
 	size_t start = out->len;
-	sl_jwt_b64url_encode(out, h, strlen(h));
+	sl_base64_encode(out, h, strlen(h), B64URL);
 	sl_buf_putc(out, '.');
-	sl_jwt_b64url_encode(out, p, strlen(p));
+	sl_base64_encode(out, p, strlen(p), B64URL);
 	free(h);
 	free(p);
 	sl_buf_t input = SL_BUF_INIT;

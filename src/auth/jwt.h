@@ -106,10 +106,4 @@ void sl_jwt_signer_free(sl_jwt_signer_t *s);
  * markets when any, chan when set, aud when set, iat = now) to out. */
 int sl_jwt_sign(const sl_jwt_signer_t *s, const sl_jwt_claims_t *c, int64_t now_s, sl_buf_t *out, sl_err_t *err);
 
-/* base64url without padding (RFC 7515 section 2), exposed for tests. */
-void sl_jwt_b64url_encode(sl_buf_t *out, const void *data, size_t len);
-/* Returns the decoded length, or -1 on a byte outside the alphabet, a
- * padding character or an impossible length; out needs len*3/4+1 bytes. */
-long sl_jwt_b64url_decode(const char *in, size_t len, unsigned char *out);
-
 #endif

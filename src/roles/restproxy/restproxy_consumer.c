@@ -79,7 +79,7 @@ static void embed(sl_buf_t *b, sl_rp_fmt_t fmt, const void *p, size_t len)
 	}
 	if (fmt == SL_RP_FMT_BINARY) {
 		sl_buf_putc(b, '"');
-		sl_rp__b64_encode(b, p, len);
+		sl_base64_encode(b, p, len, SL_RP_BASE64_OUT);
 		sl_buf_putc(b, '"');
 		return;
 	}

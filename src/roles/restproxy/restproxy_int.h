@@ -25,6 +25,7 @@
 #ifndef SL_ROLES_RESTPROXY_INT_H
 #define SL_ROLES_RESTPROXY_INT_H
 
+#include "core/base64.h"
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/metrics.h"
@@ -75,10 +76,11 @@ void sl_rp__error_body(sl_buf_t *out, int error_code, const char *message);
 /* Formatter plugged into the HTTP server for its own errors (413, 431, 400). */
 void sl_rp__http_error_fmt(int status, const char *code, const char *message, sl_buf_t *out);
 
-/* base64 (RFC 4648, standard alphabet, padding required). Decode returns the
- * length, or -1 on any invalid character or length; out needs len*3/4 bytes. */
-void sl_rp__b64_encode(sl_buf_t *out, const void *data, size_t len);
-long sl_rp__b64_decode(const char *in, size_t len, unsigned char *out);
+/* Binary keys and values travel as base64 (core/base64.h): the standard
+ * alphabet, written with padding; read with or without it (some clients
+ * strip it). */
+#define SL_RP_BASE64_OUT 0
+#define SL_RP_BASE64_IN SL_BASE64_PAD_OPTIONAL
 
 /* Error codes (Confluent's where it has one; docs/rest-proxy.md has the table). */
 enum {

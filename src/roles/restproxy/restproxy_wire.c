@@ -2,10 +2,11 @@
  *
  * How it fits: restproxy*.c call these to read Content-Type and Accept
  * (Confluent's content negotiation: q values, wildcards, the most specific
- * range wins), to decode and encode base64, to write Confluent error bodies
- * and to turn request bodies into checked values before anything is sent to
- * Kafka, so a bad request changes nothing. tests/unit/test_restproxy.c runs
- * every function here on tables of good and bad inputs.
+ * range wins), to write Confluent error bodies and to turn request bodies
+ * (base64 through core/base64.h) into checked values before anything is
+ * sent to Kafka, so a bad request changes nothing.
+ * tests/unit/test_restproxy.c runs every function here on tables of good
+ * and bad inputs.
  * References: RFC 9110 section 12 (content negotiation), RFC 4648 (base64),
  * Confluent REST Proxy API reference (content types, error codes).
  * Non-goals: schemas (Avro/Protobuf/JSON schema); I/O of any kind.
@@ -13,6 +14,7 @@
 #include "roles/restproxy/restproxy_int.h"
 
 #include "core/alloc.h"
+#include "core/base64.h"
 
 #include <ctype.h>
 #include <limits.h>
@@ -172,79 +174,6 @@ void sl_rp__http_error_fmt(int status, const char *code, const char *message, sl
 	sl_rp__error_body(out, status, message);
 }
 
-/* ---- base64 ---- */
-
-static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-void sl_rp__b64_encode(sl_buf_t *out, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	sl_buf_reserve(out, (len + 2) / 3 * 4 + 1);
-	char *o = out->data + out->len;
-	size_t i = 0;
-	for (; i + 2 < len; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-		*o++ = b64chars[v >> 18];
-		*o++ = b64chars[(v >> 12) & 63];
-		*o++ = b64chars[(v >> 6) & 63];
-		*o++ = b64chars[v & 63];
-	}
-	if (i < len) {
-		uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < len ? (uint32_t)p[i + 1] << 8 : 0);
-		*o++ = b64chars[v >> 18];
-		*o++ = b64chars[(v >> 12) & 63];
-		*o++ = i + 1 < len ? b64chars[(v >> 6) & 63] : '=';
-		*o++ = '=';
-	}
-	out->len = (size_t)(o - out->data);
-	*o = '\0';
-}
-
-static int b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-long sl_rp__b64_decode(const char *in, size_t len, unsigned char *out)
-{
-	/* Padding may be omitted (some clients strip it); a lone char is never valid. */
-	size_t pad = 0;
-	if (len % 4 == 0 && len >= 2 && in[len - 1] == '=')
-		pad = in[len - 2] == '=' ? 2 : 1;
-	size_t n = len - pad;
-	if (n % 4 == 1)
-		return -1;
-	long o = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-	for (size_t i = 0; i < n; i++) {
-		int v = b64val((unsigned char)in[i]);
-		if (v < 0)
-			return -1;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	/* Leftover bits must be zero, as RFC 4648 section 3.5 asks of canonical input. */
-	if (acc != 0)
-		return -1;
-	return o;
-}
-
 /* ---- request bodies ---- */
 
 static json_t *load_object(const char *body, size_t len, bool empty_ok, int *code, char *msg, size_t msglen)
@@ -313,8 +242,9 @@ static int embed(sl_buf_t *store, const json_t *v, sl_rp_fmt_t fmt, bool *presen
 		return SL_RP_E_RECORD;
 	}
 	size_t slen = json_string_length(v);
-	sl_buf_reserve(store, slen / 4 * 3 + 4);
-	long n = sl_rp__b64_decode(json_string_value(v), slen, (unsigned char *)store->data + store->len);
+	sl_buf_reserve(store, sl_base64_decoded_max(slen));
+	long n = sl_base64_decode(json_string_value(v), slen, SL_RP_BASE64_IN, (unsigned char *)store->data + store->len,
+				  NULL);
 	if (n < 0) {
 		snprintf(msg, msglen, "record %zu: %s is not valid base64", idx, what);
 		return SL_RP_E_BASE64;
