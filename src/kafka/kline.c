@@ -42,10 +42,13 @@ static int make_room(sl_kline_reader_t *r, sl_err_t *err)
 	}
 	if (r->end < r->cap)
 		return 0;
-	if (r->cap >= r->max_line)
+	/* Room for a line of max_line bytes and its '\n' (or the end of input,
+	 * which only a read that returns 0 can tell). */
+	size_t most = r->max_line + 1;
+	if (r->cap >= most)
 		return sl_err_set(err, SL_ETOOBIG, false, "line %" PRIu64 " is longer than %zu bytes", r->lineno + 1,
 				  r->max_line);
-	size_t cap = r->cap * 2 > r->max_line ? r->max_line : r->cap * 2;
+	size_t cap = r->cap * 2 > most ? most : r->cap * 2;
 	r->buf = sl_xrealloc(r->buf, cap);
 	r->cap = cap;
 	return 0;

@@ -103,6 +103,18 @@ static void test_reader_too_long(void **state)
 	uint64_t lines;
 	assert_int_equal(read_all(big, sizeof(big), 16, 64, &out, &lines), SL_ETOOBIG);
 	sl_buf_free(&out);
+	/* The limit is the longest line taken, with or without its '\n'
+	 * (found by fuzz_kline: a line of exactly max_line bytes was refused). */
+	assert_int_equal(read_all(big + 135, 65, 16, 64, &out, &lines), 0);
+	assert_int_equal(lines, 1);
+	sl_buf_free(&out);
+	assert_int_equal(read_all(big, 64, 16, 64, &out, &lines), 0);
+	assert_int_equal(lines, 1);
+	sl_buf_free(&out);
+	assert_int_equal(read_all(big + 134, 66, 16, 64, &out, &lines), SL_ETOOBIG);
+	sl_buf_free(&out);
+	assert_int_equal(read_all(big, 65, 16, 64, &out, &lines), SL_ETOOBIG);
+	sl_buf_free(&out);
 }
 
 static void test_split_key(void **state)
