@@ -5,10 +5,9 @@
  */
 #include "auth/acl.h"
 
+#include "auth/file.h"
 #include "core/alloc.h"
 
-#include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,18 +139,12 @@ int sl_acl_parse(sl_acl_t *acl, const char *text, size_t len, const char *name, 
 
 sl_acl_t *sl_acl_load(const char *path, sl_err_t *err)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		sl_err_set(err, SL_EIO, false, "cannot open ACL file %s: %s", path, strerror(errno));
+	size_t len = 0;
+	char *data = sl_auth_file_read(path, "ACL file", &len, err);
+	if (!data)
 		return NULL;
-	}
-	char *data = sl_xmalloc(1 << 20);
-	size_t len = fread(data, 1, 1 << 20, f);
-	bool more = fgetc(f) != EOF;
-	fclose(f);
 	sl_acl_t *acl = sl_acl_new();
-	int rc = more ? sl_err_set(err, SL_EINVAL, false, "ACL file %s is over 1 MiB", path)
-		      : sl_acl_parse(acl, data, len, path, err);
+	int rc = sl_acl_parse(acl, data, len, path, err);
 	free(data);
 	if (rc < 0) {
 		sl_acl_free(acl);

@@ -1,12 +1,11 @@
 /* auth.c: authentication settings and the exposure rule (see auth.h). */
 #include "auth/auth.h"
 
+#include "auth/file.h"
 #include "auth/match.h"
 #include "core/alloc.h"
 
-#include <errno.h>
 #include <openssl/crypto.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +35,15 @@ const sl_cfg_key_t sl_auth_keys_insecure[] = {
 	{0},
 };
 
+static void free_secrets(char **s, int n)
+{
+	for (int i = 0; i < n; i++) {
+		OPENSSL_cleanse(s[i], strlen(s[i]));
+		free(s[i]);
+	}
+	free(s);
+}
+
 /* The secrets of the settings, in order: jwt-secret, then the file's lines.
  * Returns the count; SL_EINVAL with err on an unreadable file. */
 static int secrets(const sl_cfg_t *cfg, char ***out, sl_err_t *err)
@@ -49,38 +57,31 @@ static int secrets(const sl_cfg_t *cfg, char ***out, sl_err_t *err)
 	}
 	const char *path = sl_cfg_str(cfg, "jwt-secret-file");
 	if (path && *path) {
-		FILE *f = fopen(path, "rb");
-		if (!f) {
-			for (int i = 0; i < n; i++)
-				free(s[i]);
-			free(s);
-			return sl_err_set(err, SL_EINVAL, false, "cannot read jwt-secret-file %s: %s", path,
-					  strerror(errno));
+		size_t len = 0;
+		char *data = sl_auth_file_read(path, "jwt-secret-file", &len, err);
+		if (!data) {
+			free_secrets(s, n);
+			return SL_EINVAL;
 		}
-		char line[4096];
-		while (fgets(line, sizeof(line), f)) {
-			size_t l = strlen(line);
+		/* One secret a line; blank lines and '#' comments skipped, CR
+		 * and LF taken off the end, a last line without LF counts. */
+		for (char *line = data; line < data + len;) {
+			char *nl = memchr(line, '\n', (size_t)(data + len - line));
+			char *next = nl ? nl + 1 : data + len;
+			size_t l = strnlen(line, (size_t)(next - line));
 			while (l && (line[l - 1] == '\n' || line[l - 1] == '\r'))
-				line[--l] = '\0';
-			if (!l || line[0] == '#')
-				continue;
-			s = sl_xrealloc(s, sizeof(char *) * (size_t)(n + 1));
-			s[n++] = sl_xstrdup(line);
+				l--;
+			if (l && line[0] != '#') {
+				s = sl_xrealloc(s, sizeof(char *) * (size_t)(n + 1));
+				s[n++] = sl_xstrndup(line, l);
+			}
+			line = next;
 		}
-		OPENSSL_cleanse(line, sizeof(line));
-		fclose(f);
+		OPENSSL_cleanse(data, len);
+		free(data);
 	}
 	*out = s;
 	return n;
-}
-
-static void free_secrets(char **s, int n)
-{
-	for (int i = 0; i < n; i++) {
-		OPENSSL_cleanse(s[i], strlen(s[i]));
-		free(s[i]);
-	}
-	free(s);
 }
 
 int sl_auth_jwt_keys_from_cfg(const sl_cfg_t *cfg, sl_jwt_keys_t **out, sl_err_t *err)

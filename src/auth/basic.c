@@ -8,12 +8,12 @@
  */
 #include "auth/basic.h"
 
+#include "auth/file.h"
 #include "auth/match.h"
 #include "core/alloc.h"
 #include "core/base64.h"
 
 #include <crypt.h>
-#include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -172,20 +172,11 @@ sl_basic_t *sl_basic_parse(const char *text, size_t len, const char *name, sl_er
 
 sl_basic_t *sl_basic_load(const char *path, sl_err_t *err)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		sl_err_set(err, SL_EIO, false, "cannot open credentials file %s: %s", path, strerror(errno));
+	size_t len = 0;
+	char *data = sl_auth_file_read(path, "credentials file", &len, err);
+	if (!data)
 		return NULL;
-	}
-	char *data = sl_xmalloc(1 << 20);
-	size_t len = fread(data, 1, 1 << 20, f);
-	bool more = fgetc(f) != EOF;
-	fclose(f);
-	sl_basic_t *b = NULL;
-	if (more)
-		sl_err_set(err, SL_EINVAL, false, "credentials file %s is over 1 MiB", path);
-	else
-		b = sl_basic_parse(data, len, path, err);
+	sl_basic_t *b = sl_basic_parse(data, len, path, err);
 	OPENSSL_cleanse(data, len);
 	free(data);
 	return b;

@@ -13,11 +13,11 @@
  */
 #include "auth/jwt.h"
 
+#include "auth/file.h"
 #include "auth/match.h"
 #include "core/alloc.h"
 #include "core/base64.h"
 
-#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <openssl/bn.h>
@@ -209,30 +209,10 @@ static sl_jwt_alg_t pkey_alg(EVP_PKEY *pkey, const char *path, sl_err_t *err)
  * only when want_private). */
 static EVP_PKEY *read_pem(const char *path, bool want_private, sl_err_t *err)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		sl_err_set(err, SL_EIO, false, "cannot open key file %s: %s", path, strerror(errno));
+	size_t len = 0;
+	char *data = sl_auth_file_read(path, "key file", &len, err);
+	if (!data)
 		return NULL;
-	}
-	char *data = NULL;
-	size_t len = 0, cap = 0;
-	for (;;) {
-		if (len + 4096 > cap) {
-			cap = cap ? cap * 2 : 8192;
-			if (cap > (1 << 20)) {
-				free(data);
-				fclose(f);
-				sl_err_set(err, SL_EINVAL, false, "key file %s is over 1 MiB", path);
-				return NULL;
-			}
-			data = sl_xrealloc(data, cap);
-		}
-		size_t n = fread(data + len, 1, cap - len, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	fclose(f);
 	EVP_PKEY *pkey = NULL;
 	BIO *b = BIO_new_mem_buf(data, (int)len);
 	pkey = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);

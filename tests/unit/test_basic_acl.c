@@ -2,7 +2,8 @@
  * Jetty's format, the Basic header, plain, MD5: and CRYPT: passwords,
  * every malformed line and header) and auth/acl (literal and prefix
  * rules, `*` principals, read/write, admins, internal resources that no
- * wildcard or prefix reaches, every malformed rule).
+ * wildcard or prefix reaches, every malformed rule). Loading both files
+ * from disk is tested with auth/file in test_auth_file.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
