@@ -38,7 +38,10 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 # Helpers of the unit tests (every tests/unit/*.c that is not a test_*.c):
 # linked into each test binary.
 UNIT_HELPER_SRC := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
-BENCH_SRC := $(wildcard bench/*.c)
+# bench/: one program per .c file, but for the library the programs share
+# (bench/wsclient.c, the WebSocket client): archived, linked into each.
+BENCH_LIB_SRC := bench/wsclient.c
+BENCH_SRC := $(filter-out $(BENCH_LIB_SRC),$(wildcard bench/*.c))
 
 # Two flavours share the same rules: build/ (release) and build-asan/.
 define flavour
@@ -55,10 +58,14 @@ $(1)/tests/%: $(1)/obj/tests/unit/%.o $$(patsubst %.c,$(1)/obj/%.o,$$(UNIT_HELPE
 	@mkdir -p $$(dir $$@)
 	$$(if $$(Q),@printf '  LD %s\n' $$@)
 	$(Q)$$(CC) $(2) -o $$@ $$^ $$(PKG_LIBS) -lcmocka $$(WRAP_$$*)
-$(1)/bench/%: $(1)/obj/bench/%.o $$($(1)_LIBOBJ)
+$(1)/bench/libbench.a: $$(patsubst %.c,$(1)/obj/%.o,$$(BENCH_LIB_SRC))
+	@mkdir -p $$(dir $$@)
+	$$(if $$(Q),@printf '  AR %s\n' $$@)
+	$(Q)rm -f $$@ && $$(AR) rcs $$@ $$^
+$(1)/bench/%: $(1)/obj/bench/%.o $(1)/bench/libbench.a $$($(1)_LIBOBJ)
 	@mkdir -p $$(dir $$@)
 	$(Q)$$(CC) $(2) -o $$@ $$^ $$(PKG_LIBS)
--include $$(patsubst %.c,$(1)/obj/%.d,$$(SRC) $$(UNIT_SRC) $$(UNIT_HELPER_SRC) $$(BENCH_SRC))
+-include $$(patsubst %.c,$(1)/obj/%.d,$$(SRC) $$(UNIT_SRC) $$(UNIT_HELPER_SRC) $$(BENCH_SRC) $$(BENCH_LIB_SRC))
 endef
 
 OPT_RELEASE := -O2

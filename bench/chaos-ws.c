@@ -22,9 +22,14 @@
  * ("<i> <channel> <market> <offset> <value>" lines), a summary JSON line
  * goes to stdout, exit 0.
  * How it fits: the chaos run's load and its clients' side of the checks;
- * bench/ws-load.c is the benchmark's client (no faults, no views).
+ * bench/ws-load.c is the benchmark's client (no faults, no views). The
+ * connection itself (connect, the upgrade, frames, pongs) is
+ * bench/wsclient.c, shared with ws-load.c; this file keeps the views,
+ * the reconnects and the begin requests.
  * Non-goals: TLS, SSE, speed (jansson parses every message).
  */
+#include "wsclient.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
@@ -48,17 +53,13 @@ typedef struct view {
 } view_t;
 
 typedef struct client {
-	uv_tcp_t tcp;
-	uv_connect_t creq;
+	wsc_t ws; /* the connection; ws.data points back here */
 	uv_timer_t timer; /* reconnects and begin retries */
 	int idx, pub, api;
-	int state; /* 0 waiting, 1 connecting, 2 handshake, 3 open */
-	bool tcp_live, subscribed, begin_busy, begin_due;
+	bool subscribed, begin_busy, begin_due;
 	char chan[64];
 	int nm;
 	view_t v[MAXM];
-	char *in;
-	size_t inlen, incap;
 } client_t;
 
 typedef struct hreq {
@@ -72,6 +73,7 @@ typedef struct hreq {
 typedef struct ep {
 	char host[64];
 	int port;
+	char hostport[80]; /* the Host header */
 	struct sockaddr_in sa;
 } ep_t;
 
@@ -95,18 +97,10 @@ static mkt_t *mkts;
 static FILE *sample_log;
 static uv_timer_t tick, conn_timer;
 static uv_signal_t sigterm, sigint;
-static char readbuf[1 << 18];
 static struct {
 	uint64_t applied, dups, below, updates, snapshots, reconnects, refused, begins_ok, begins_failed, subscribed_msgs,
 		resumed, unknown_market, bad_json, closes;
 } st;
-
-static double wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
-}
 
 static int parse_eps(const char *list, ep_t *eps)
 {
@@ -119,6 +113,7 @@ static int parse_eps(const char *list, ep_t *eps)
 		*c = 0;
 		snprintf(eps[n].host, sizeof(eps[n].host), "%s", t);
 		eps[n].port = atoi(c + 1);
+		snprintf(eps[n].hostport, sizeof(eps[n].hostport), "%s:%d", eps[n].host, eps[n].port);
 		uv_ip4_addr(eps[n].host, eps[n].port, &eps[n].sa);
 		n++;
 	}
@@ -143,35 +138,6 @@ static mkt_t *mkt_get(const char *name)
 	return NULL;
 }
 
-/* ---- writing ---- */
-static void write_cb(uv_write_t *w, int status)
-{
-	(void)status;
-	free(w);
-}
-
-static void send_raw(uv_stream_t *s, const char *data, size_t len)
-{
-	uv_write_t *w = malloc(sizeof(*w) + len);
-	char *copy = (char *)(w + 1);
-	memcpy(copy, data, len);
-	uv_buf_t b = uv_buf_init(copy, (unsigned)len);
-	if (uv_write(w, s, &b, 1, write_cb) < 0)
-		free(w);
-}
-
-static void send_frame(client_t *c, int op, const unsigned char *p, size_t n)
-{
-	unsigned char f[6 + 125];
-	if (n > 125)
-		n = 125;
-	f[0] = (unsigned char)(0x80 | op);
-	f[1] = (unsigned char)(0x80 | n);
-	memset(f + 2, 0, 4); /* a zero mask key is a valid mask */
-	memcpy(f + 6, p, n);
-	send_raw((uv_stream_t *)&c->tcp, (const char *)f, 6 + n);
-}
-
 /* ---- connection life ---- */
 static void connect_client(client_t *c);
 static void start_begin(client_t *c);
@@ -181,25 +147,15 @@ static void reconnect_cb(uv_timer_t *t)
 	connect_client(t->data);
 }
 
-static void tcp_closed_cb(uv_handle_t *h)
-{
-	client_t *c = h->data;
-	c->tcp_live = false;
-}
-
+/* The connection ended (or could not start): close it, try again. */
 static void drop(client_t *c, bool refused)
 {
-	if (c->state == 0)
-		return;
-	if (c->state == 3)
+	if (c->ws.state == WSC_OPEN)
 		st.closes++;
 	if (refused)
 		st.refused++;
-	c->state = 0;
 	c->subscribed = false;
-	c->inlen = 0;
-	if (c->tcp_live && !uv_is_closing((uv_handle_t *)&c->tcp))
-		uv_close((uv_handle_t *)&c->tcp, tcp_closed_cb);
+	wsc_close(&c->ws);
 	/* Another publisher, a moment later (all clients of a dead one do
 	 * not come back in the same millisecond). */
 	c->pub = (c->pub + 1) % npubs;
@@ -272,125 +228,32 @@ static void on_text(client_t *c, const char *s, size_t n, double now)
 	json_decref(j);
 }
 
-static const char *find(const char *s, size_t n, const char *lit)
+static void text_cb(wsc_t *ws, const char *s, size_t n, double now)
 {
-	size_t l = strlen(lit);
-	for (size_t i = 0; n >= l && i + l <= n; i++)
-		if (!memcmp(s + i, lit, l))
-			return s + i;
-	return NULL;
+	on_text(ws->data, s, n, now);
 }
 
-/* Parse what is buffered; returns bytes consumed, or (size_t)-1 when the
- * client dropped. */
-static size_t process(client_t *c, const char *d, size_t n, double now)
+/* A publisher that cannot be reached or refuses the upgrade counts as
+ * refused; a close frame or a lost connection does not. */
+static void end_cb(wsc_t *ws, wsc_end_t why, int code, const char *msg)
 {
-	size_t used = 0;
-	if (c->state == 2) {
-		const char *e = find(d, n, "\r\n\r\n");
-		if (!e)
-			return 0;
-		if (n < 12 || memcmp(d, "HTTP/1.1 101", 12) != 0) {
-			drop(c, true);
-			return (size_t)-1;
-		}
-		c->state = 3;
-		used = (size_t)(e - d) + 4;
-	}
-	while (c->state == 3 && n - used >= 2) {
-		const unsigned char *p = (const unsigned char *)d + used;
-		size_t avail = n - used, h = 2;
-		uint64_t len = p[1] & 0x7f;
-		if (len == 126) {
-			if (avail < 4)
-				break;
-			len = ((uint64_t)p[2] << 8) | p[3];
-			h = 4;
-		} else if (len == 127) {
-			if (avail < 10)
-				break;
-			len = 0;
-			for (int i = 0; i < 8; i++)
-				len = (len << 8) | p[2 + i];
-			h = 10;
-		}
-		if (avail < h + len)
-			break;
-		int op = p[0] & 0x0f;
-		const char *payload = (const char *)p + h;
-		if (op == 0x1) {
-			on_text(c, payload, (size_t)len, now);
-		} else if (op == 0x9) {
-			send_frame(c, 0xa, (const unsigned char *)payload, (size_t)len);
-		} else if (op == 0x8) {
-			drop(c, false);
-			return (size_t)-1;
-		}
-		used += h + (size_t)len;
-	}
-	return used;
+	(void)code;
+	(void)msg;
+	drop(ws->data, why == WSC_END_CONNECT || why == WSC_END_REFUSED);
 }
 
-static void alloc_cb(uv_handle_t *h, size_t sz, uv_buf_t *b)
-{
-	(void)h;
-	(void)sz;
-	*b = uv_buf_init(readbuf, sizeof(readbuf));
-}
-
-static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
-	client_t *c = s->data;
-	if (nread < 0) {
-		drop(c, false);
-		return;
-	}
-	if (nread == 0)
-		return;
-	if (c->incap < c->inlen + (size_t)nread) {
-		c->incap = (c->inlen + (size_t)nread) * 2;
-		c->in = realloc(c->in, c->incap);
-	}
-	memcpy(c->in + c->inlen, buf->base, (size_t)nread);
-	c->inlen += (size_t)nread;
-	size_t used = process(c, c->in, c->inlen, wall_ms());
-	if (used == (size_t)-1)
-		return;
-	memmove(c->in, c->in + used, c->inlen - used);
-	c->inlen -= used;
-}
-
-static void connected_cb(uv_connect_t *req, int status)
-{
-	client_t *c = req->data;
-	if (c->state != 1)
-		return;
-	if (status < 0) {
-		drop(c, true);
-		return;
-	}
-	c->state = 2;
-	char hs[512];
-	int n = snprintf(hs, sizeof(hs),
-			 "GET /v1/stream/%s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-			 "Sec-WebSocket-Key: Y2hhb3MtY2xpZW50LWtleQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-			 c->chan, pubs[c->pub].host, pubs[c->pub].port);
-	send_raw((uv_stream_t *)&c->tcp, hs, (size_t)n);
-	uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
-}
+static const wsc_cbs_t cbs = {NULL, NULL, text_cb, end_cb};
 
 static void connect_client(client_t *c)
 {
-	if (c->tcp_live) { /* the old socket is still closing */
+	if (c->ws.state != WSC_IDLE) { /* the old socket is still closing */
 		uv_timer_start(&c->timer, reconnect_cb, 50, 0);
 		return;
 	}
-	uv_tcp_init(loop, &c->tcp);
-	c->tcp.data = c;
-	c->tcp_live = true;
-	c->state = 1;
-	c->creq.data = c;
-	if (uv_tcp_connect(&c->creq, &c->tcp, (const struct sockaddr *)&pubs[c->pub].sa, connected_cb) < 0)
+	char path[96];
+	snprintf(path, sizeof(path), "/v1/stream/%s", c->chan);
+	ep_t *ep = &pubs[c->pub];
+	if (wsc_connect(&c->ws, loop, (const struct sockaddr *)&ep->sa, ep->hostport, path, NULL) < 0)
 		drop(c, true);
 }
 
@@ -454,8 +317,8 @@ static void hreq_connected_cb(uv_connect_t *req, int status)
 			 "POST /v1/channels/%s/begin HTTP/1.1\r\nHost: %s:%d\r\nContent-Length: 0\r\n"
 			 "Connection: close\r\n\r\n",
 			 r->c->chan, apis[r->c->api].host, apis[r->c->api].port);
-	send_raw((uv_stream_t *)&r->tcp, q, (size_t)n);
-	uv_read_start((uv_stream_t *)&r->tcp, alloc_cb, hreq_read_cb);
+	wsc_write((uv_stream_t *)&r->tcp, q, (size_t)n);
+	uv_read_start((uv_stream_t *)&r->tcp, wsc_alloc_cb, hreq_read_cb);
 }
 
 static void start_begin(client_t *c)
@@ -491,7 +354,7 @@ static void write_status(void)
 		return;
 	int open = 0, subscribed = 0;
 	for (int i = 0; i < next_connect; i++) {
-		open += cl[i].state == 3;
+		open += cl[i].ws.state == WSC_OPEN;
 		subscribed += cl[i].subscribed;
 	}
 	fprintf(f,
@@ -499,7 +362,7 @@ static void write_status(void)
 		"\"dups\":%llu,\"below\":%llu,\"updates\":%llu,\"snapshots\":%llu,\"reconnects\":%llu,"
 		"\"refused\":%llu,\"closes\":%llu,\"begins_ok\":%llu,\"begins_failed\":%llu,\"resumed\":%llu,"
 		"\"unknown_market\":%llu,\"bad_json\":%llu,\"markets\":{",
-		wall_ms(), ncl, next_connect, open, subscribed, (unsigned long long)st.applied,
+		wsc_wall_ms(), ncl, next_connect, open, subscribed, (unsigned long long)st.applied,
 		(unsigned long long)st.dups, (unsigned long long)st.below, (unsigned long long)st.updates,
 		(unsigned long long)st.snapshots, (unsigned long long)st.reconnects, (unsigned long long)st.refused,
 		(unsigned long long)st.closes, (unsigned long long)st.begins_ok, (unsigned long long)st.begins_failed,
@@ -646,6 +509,7 @@ int main(int argc, char **argv)
 		sample_log = fopen(o.log, "w");
 	loop = uv_default_loop();
 	for (int i = 0; i < ncl; i++) {
+		wsc_init(&cl[i].ws, &cbs, &cl[i]);
 		cl[i].pub = i % npubs;
 		cl[i].api = i % napis;
 		uv_timer_init(loop, &cl[i].timer);
@@ -664,7 +528,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < ncl; i++) {
 		for (int k = 0; k < cl[i].nm; k++)
 			free(cl[i].v[k].val);
-		free(cl[i].in);
+		wsc_cleanup(&cl[i].ws);
 	}
 	free(cl);
 	free(mkts);

@@ -39,13 +39,15 @@
  * count as handshake_failed. bench/publisher.sh BENCH_TLS=compare measures
  * the cost of TLS with it.
  * How it fits: bench/publisher.sh, bench/sportsbook.sh and
- * bench/centrifugo.sh run it.
+ * bench/centrifugo.sh run it; the connection itself (connect, TLS, the
+ * upgrade, frames, pongs) is bench/wsclient.c, shared with chaos-ws.c,
+ * and this file keeps what a benchmark counts.
  * Non-goals: compression, client messages beyond the above, browser
  * realism, Centrifugo's protobuf protocol, history and recovery.
  */
+#include "wsclient.h"
+
 #include <errno.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -66,17 +68,12 @@ typedef struct sub {
 } sub_t;
 
 typedef struct wc {
-	uv_tcp_t tcp;
-	uv_connect_t creq;
-	SSL *ssl; /* --tls: the client's TLS state, over memory BIOs */
+	wsc_t ws; /* the connection; ws.data points back here */
 	uint32_t idx;
-	uint8_t state; /* 0 connecting, 1 handshake, 2 open, 3 closed */
 	bool subscribed;
 	uint8_t nsubs;
 	uint8_t cf_acks; /* Centrifugo: subscribe replies received */
 	bool cf_refused; /* Centrifugo: a connect or subscribe error */
-	char *in;
-	size_t inlen, incap;
 	sub_t subs[MAXK];
 } wc_t;
 
@@ -90,7 +87,6 @@ static struct {
 	const char *tls_ca;
 } o = {"127.0.0.1:8090", "bench", NULL, NULL, 1000, 2000, 0, 5, 20, 2, MAXK, false, false, NULL};
 static SSL_CTX *tls_ctx;
-static char plainbuf[1 << 18];
 
 static uv_loop_t *loop;
 static struct sockaddr_in addr;
@@ -105,7 +101,6 @@ static double lat_max;
 static int phase; /* 0 connecting, 1 warmup, 2 measuring, 3 draining, 4 done */
 static double t_phase, t_measure_start, t_measure_end;
 static uv_timer_t tick;
-static char readbuf[1 << 18];
 static uint64_t last_report_msgs;
 static double last_report_t;
 
@@ -116,96 +111,6 @@ static double mono(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static double wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
-}
-
-static void close_wc(wc_t *c);
-
-static void write_cb(uv_write_t *w, int status)
-{
-	(void)status;
-	free(w);
-}
-
-/* Bytes for the socket as they are (TLS records, or plain frames). */
-static void raw_send(wc_t *c, const char *data, size_t len)
-{
-	uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
-	int r = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-	if (r == (int)len)
-		return;
-	if (r < 0)
-		r = 0;
-	/* Rare (pongs, the handshake): copy the rest for uv_write. */
-	uv_write_t *w = malloc(sizeof(*w) + len - (size_t)r);
-	char *copy = (char *)(w + 1);
-	memcpy(copy, data + r, len - (size_t)r);
-	b = uv_buf_init(copy, (unsigned)(len - (size_t)r));
-	if (uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, write_cb) < 0)
-		free(w);
-}
-
-/* Send the records OpenSSL wrote into the client's outgoing memory BIO. */
-static void tls_flush(wc_t *c)
-{
-	BIO *wb = SSL_get_wbio(c->ssl);
-	char tmp[16384];
-	while (BIO_ctrl_pending(wb) > 0) {
-		int n = BIO_read(wb, tmp, sizeof(tmp));
-		if (n <= 0)
-			break;
-		raw_send(c, tmp, (size_t)n);
-	}
-}
-
-static void send_bytes(wc_t *c, const char *data, size_t len)
-{
-	if (!c->ssl) {
-		raw_send(c, data, len);
-		return;
-	}
-	/* A memory BIO takes everything: SSL_write never waits here. */
-	if (SSL_write(c->ssl, data, (int)len) > 0)
-		tls_flush(c);
-}
-
-static void send_pong(wc_t *c, const unsigned char *p, size_t n)
-{
-	unsigned char f[2 + 4 + 125];
-	if (n > 125)
-		n = 125;
-	f[0] = 0x8a;
-	f[1] = (unsigned char)(0x80 | n);
-	memset(f + 2, 0, 4); /* a zero mask key is a valid mask */
-	memcpy(f + 6, p, n);
-	send_bytes(c, (const char *)f, 6 + n);
-}
-
-/* A client text frame (masked with a zero key, which leaves the payload as
- * it is: RFC 6455 section 5.3 only asks that the mask bit be set). */
-static void send_text(wc_t *c, const char *p, size_t n)
-{
-	char f[14 + 2048];
-	size_t h = 2;
-	if (n > 2048)
-		return;
-	f[0] = (char)0x81;
-	if (n < 126) {
-		f[1] = (char)(0x80 | n);
-	} else {
-		f[1] = (char)(0x80 | 126);
-		f[2] = (char)(n >> 8);
-		f[3] = (char)(n & 0xff);
-		h = 4;
-	}
-	memset(f + h, 0, 4);
-	memcpy(f + h + 4, p, n);
-	send_bytes(c, f, h + 4 + n);
-}
 
 static const char *find(const char *s, size_t n, const char *lit)
 {
@@ -321,7 +226,7 @@ static void cf_send_subscribes(wc_t *c)
 		n += (size_t)w;
 		p += l;
 	}
-	send_text(c, buf, n);
+	wsc_send_text(&c->ws, buf, n);
 }
 
 static unsigned cf_nchannels(const wc_t *c)
@@ -341,7 +246,7 @@ static unsigned cf_nchannels(const wc_t *c)
 static void cf_line(wc_t *c, const char *s, size_t n, double now)
 {
 	if (n == 2 && s[0] == '{' && s[1] == '}') {
-		send_text(c, "{}", 2); /* the server's ping: the pong */
+		wsc_send_text(&c->ws, "{}", 2); /* the server's ping: the pong */
 	} else if (n > 9 && !memcmp(s, "{\"push\":{", 9)) {
 		const char *d = find(s, n, "\"data\":");
 		if (!d)
@@ -403,249 +308,80 @@ static void on_text(wc_t *c, const char *s, size_t n, double now)
 	}
 }
 
-/* Parse what is buffered; returns bytes consumed. */
-static size_t process(wc_t *c, const char *d, size_t n, double now)
+/* ---- the connection (bench/wsclient.c): what ws-load counts ---- */
+static void close_wc(wc_t *c)
 {
-	size_t used = 0;
-	if (c->state == 1) {
-		const char *e = find(d, n, "\r\n\r\n");
-		if (!e)
-			return 0;
-		if (n < 12 || memcmp(d, "HTTP/1.1 101", 12) != 0) {
-			hs_failed++;
-			if (hs_failed <= 5)
-				fprintf(stderr, "ws-load: client %u: handshake refused: %.*s\n", c->idx, (int)(strchr(d, '\r') - d), d);
-			close_wc(c);
-			return n;
-		}
+	if (c->ws.state == WSC_CONNECTING || c->ws.state == WSC_UPGRADING)
 		handshaking--;
-		c->state = 2;
-		open_n++;
-		used = (size_t)(e - d) + 4;
-		if (o.centrifugo)
-			send_text(c, "{\"id\":1,\"connect\":{}}", 22);
-	}
-	while (c->state == 2 && n - used >= 2) {
-		const unsigned char *p = (const unsigned char *)d + used;
-		size_t avail = n - used;
-		uint64_t len = p[1] & 0x7f;
-		size_t h = 2;
-		if (len == 126) {
-			if (avail < 4)
-				break;
-			len = ((uint64_t)p[2] << 8) | p[3];
-			h = 4;
-		} else if (len == 127) {
-			if (avail < 10)
-				break;
-			len = 0;
-			for (int i = 0; i < 8; i++)
-				len = (len << 8) | p[2 + i];
-			h = 10;
-		}
-		if (avail < h + len)
-			break;
-		uint8_t op = p[0] & 0x0f;
-		const char *payload = (const char *)p + h;
-		if (op == 0x1)
-			on_text(c, payload, (size_t)len, now);
-		else if (op == 0x9)
-			send_pong(c, (const unsigned char *)payload, (size_t)len);
-		else if (op == 0x8) {
+	else if (c->ws.state == WSC_OPEN)
+		open_n--;
+	wsc_close(&c->ws);
+}
+
+static void connected_cb(wsc_t *ws)
+{
+	(void)ws;
+	connected++;
+}
+
+static void open_cb(wsc_t *ws)
+{
+	handshaking--;
+	open_n++;
+	if (o.centrifugo)
+		wsc_send_text(ws, "{\"id\":1,\"connect\":{}}", 22);
+}
+
+static void text_cb(wsc_t *ws, const char *s, size_t n, double now)
+{
+	on_text(ws->data, s, n, now);
+}
+
+static void end_cb(wsc_t *ws, wsc_end_t why, int code, const char *msg)
+{
+	wc_t *c = ws->data;
+	switch (why) {
+	case WSC_END_CONNECT:
+		if (++conn_failed <= 5)
+			fprintf(stderr, "ws-load: client %u: connect: %s\n", c->idx, msg);
+		break;
+	case WSC_END_REFUSED:
+		if (++hs_failed <= 5)
+			fprintf(stderr, "ws-load: client %u: handshake refused: %s\n", c->idx, msg);
+		break;
+	case WSC_END_TLS:
+		if (++hs_failed <= 5)
+			fprintf(stderr, "ws-load: client %u: TLS handshake failed: %s\n", c->idx, msg);
+		break;
+	case WSC_END_CLOSE_FRAME:
+		if (++closed_by_server <= 5)
+			fprintf(stderr, "ws-load: client %u closed by server, code %d\n", c->idx, code);
+		break;
+	case WSC_END_EOF:
+		if (phase < 3)
 			closed_by_server++;
-			if (closed_by_server <= 5)
-				fprintf(stderr, "ws-load: client %u closed by server, code %d\n", c->idx,
-					len >= 2 ? (p[h] << 8 | p[h + 1]) : 0);
-			close_wc(c);
-			return n;
-		}
-		used += h + (size_t)len;
+		break;
 	}
-	return used;
-}
-
-static void alloc_cb(uv_handle_t *h, size_t sz, uv_buf_t *b)
-{
-	(void)h;
-	(void)sz;
-	*b = uv_buf_init(readbuf, sizeof(readbuf));
-}
-
-static void send_upgrade(wc_t *c);
-
-/* Bytes of the WebSocket stream (plain, or decrypted): parse the frames. */
-static void on_bytes(wc_t *c, const uv_buf_t *buf, ssize_t nread)
-{
-	double now = wall_ms();
-	if (c->inlen == 0) {
-		/* Parse straight from the shared buffer; keep only a partial tail. */
-		size_t used = process(c, buf->base, (size_t)nread, now);
-		if (c->state == 3)
-			return;
-		size_t left = (size_t)nread - used;
-		if (left) {
-			if (c->incap < left) {
-				c->incap = left * 2;
-				c->in = realloc(c->in, c->incap);
-			}
-			memcpy(c->in, buf->base + used, left);
-			c->inlen = left;
-		}
-		return;
-	}
-	if (c->incap < c->inlen + (size_t)nread) {
-		c->incap = (c->inlen + (size_t)nread) * 2;
-		c->in = realloc(c->in, c->incap);
-	}
-	memcpy(c->in + c->inlen, buf->base, (size_t)nread);
-	c->inlen += (size_t)nread;
-	size_t used = process(c, c->in, c->inlen, now);
-	if (c->state == 3)
-		return;
-	memmove(c->in, c->in + used, c->inlen - used);
-	c->inlen -= used;
-}
-
-static void tls_failed(wc_t *c, const char *what)
-{
-	hs_failed++;
-	if (hs_failed <= 5) {
-		char e[256];
-		ERR_error_string_n(ERR_get_error(), e, sizeof(e));
-		fprintf(stderr, "ws-load: client %u: TLS %s failed: %s\n", c->idx, what, e);
-	}
-	ERR_clear_error();
 	close_wc(c);
 }
 
-/* TLS records from the socket: finish the handshake (then ask for the
- * WebSocket upgrade), and hand each decrypted chunk to on_bytes. */
-static void on_tls(wc_t *c, const uv_buf_t *buf, ssize_t nread)
-{
-	BIO_write(SSL_get_rbio(c->ssl), buf->base, (int)nread);
-	if (!SSL_is_init_finished(c->ssl)) {
-		int r = SSL_do_handshake(c->ssl);
-		tls_flush(c);
-		if (r != 1) {
-			if (SSL_get_error(c->ssl, r) != SSL_ERROR_WANT_READ)
-				tls_failed(c, "handshake");
-			return;
-		}
-		send_upgrade(c);
-	}
-	for (;;) {
-		int n = SSL_read(c->ssl, plainbuf, sizeof(plainbuf));
-		if (n <= 0) {
-			int e = SSL_get_error(c->ssl, n);
-			tls_flush(c); /* an alert, or nothing */
-			if (e == SSL_ERROR_WANT_READ)
-				return;
-			if (c->state != 3 && phase < 3)
-				closed_by_server++;
-			ERR_clear_error();
-			close_wc(c);
-			return;
-		}
-		uv_buf_t pb = uv_buf_init(plainbuf, (unsigned)n);
-		on_bytes(c, &pb, n);
-		if (c->state == 3)
-			return;
-	}
-}
-
-static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
-	wc_t *c = (wc_t *)s;
-	if (nread < 0) {
-		if (c->state != 3 && phase < 3)
-			closed_by_server++;
-		close_wc(c);
-		return;
-	}
-	if (nread == 0)
-		return;
-	if (c->ssl)
-		on_tls(c, buf, nread);
-	else
-		on_bytes(c, buf, nread);
-}
-
-static void closed_cb(uv_handle_t *h)
-{
-	wc_t *c = (wc_t *)h;
-	SSL_free(c->ssl);
-	c->ssl = NULL;
-}
-
-static void close_wc(wc_t *c)
-{
-	if (c->state == 3)
-		return;
-	if (c->state == 1)
-		handshaking--;
-	if (c->state == 2)
-		open_n--;
-	c->state = 3;
-	if (!uv_is_closing((uv_handle_t *)&c->tcp))
-		uv_close((uv_handle_t *)&c->tcp, closed_cb);
-}
-
-static void connect_cb(uv_connect_t *req, int status)
-{
-	wc_t *c = req->data;
-	if (status < 0) {
-		conn_failed++;
-		if (conn_failed <= 5)
-			fprintf(stderr, "ws-load: client %u: connect: %s\n", c->idx, uv_strerror(status));
-		handshaking--;
-		c->state = 3;
-		uv_close((uv_handle_t *)&c->tcp, closed_cb);
-		return;
-	}
-	connected++;
-	c->state = 1;
-	uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
-	if (!o.tls) {
-		send_upgrade(c);
-		return;
-	}
-	c->ssl = SSL_new(tls_ctx);
-	SSL_set_bio(c->ssl, BIO_new(BIO_s_mem()), BIO_new(BIO_s_mem()));
-	SSL_set_connect_state(c->ssl);
-	int r = SSL_do_handshake(c->ssl);
-	tls_flush(c);
-	if (r != 1 && SSL_get_error(c->ssl, r) != SSL_ERROR_WANT_READ)
-		tls_failed(c, "handshake");
-}
-
-/* The WebSocket upgrade request (after the TLS handshake with --tls). */
-static void send_upgrade(wc_t *c)
-{
-	char key[25] = "dGhlIHNhbXBsZSBub25jZQ==";
-	char reqbuf[512];
-	const char *id = chan_ids ? chan_ids[c->idx] : NULL;
-	char idbuf[128];
-	if (!id) {
-		snprintf(idbuf, sizeof(idbuf), "%s-%u", o.chan_prefix, o.channels ? c->idx % o.channels : c->idx);
-		id = idbuf;
-	}
-	int n = snprintf(reqbuf, sizeof(reqbuf),
-			 "GET %s%s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-			 "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n",
-			 o.centrifugo ? "/connection/websocket" : "/v1/stream/", o.centrifugo ? "" : id, host_hdr, key);
-	send_bytes(c, reqbuf, (size_t)n);
-}
+static const wsc_cbs_t cbs = {connected_cb, open_cb, text_cb, end_cb};
 
 static void start_connect(wc_t *c)
 {
-	uv_tcp_init(loop, &c->tcp);
-	c->creq.data = c;
+	char path[300];
+	if (o.centrifugo) {
+		snprintf(path, sizeof(path), "/connection/websocket");
+	} else if (chan_ids) {
+		snprintf(path, sizeof(path), "/v1/stream/%s", chan_ids[c->idx]);
+	} else {
+		snprintf(path, sizeof(path), "/v1/stream/%s-%u", o.chan_prefix,
+			 o.channels ? c->idx % o.channels : c->idx);
+	}
 	handshaking++;
-	if (uv_tcp_connect(&c->creq, &c->tcp, (struct sockaddr *)&addr, connect_cb) < 0) {
+	if (wsc_connect(&c->ws, loop, (struct sockaddr *)&addr, host_hdr, path, tls_ctx) < 0) {
 		conn_failed++;
 		handshaking--;
-		c->state = 3;
-		uv_close((uv_handle_t *)&c->tcp, closed_cb);
 	}
 }
 
@@ -772,12 +508,8 @@ static void finish(void)
 	       ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6,
 	       ru.ru_maxrss);
 	fflush(stdout);
-	for (uint32_t i = 0; i < o.clients; i++) {
-		if (conns[i].state != 3 && conns[i].state != 0)
-			close_wc(&conns[i]);
-		else if (conns[i].state == 0 && i < next_connect)
-			close_wc(&conns[i]);
-	}
+	for (uint32_t i = 0; i < o.clients; i++)
+		close_wc(&conns[i]); /* a no-op for the closed and the never started */
 	uv_close((uv_handle_t *)&tick, NULL);
 }
 
@@ -923,38 +655,32 @@ int main(int argc, char **argv)
 		rl.rlim_cur = rl.rlim_max < o.clients + 1024 ? rl.rlim_max : o.clients + 1024;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if (o.tls) {
-		tls_ctx = SSL_CTX_new(TLS_client_method());
-		SSL_CTX_set_min_proto_version(tls_ctx, TLS1_2_VERSION);
-		/* 10,000 idle clients: no buffers held between records. */
-		SSL_CTX_set_mode(tls_ctx, SSL_MODE_RELEASE_BUFFERS);
-		if (o.tls_ca) {
-			if (SSL_CTX_load_verify_locations(tls_ctx, o.tls_ca, NULL) != 1) {
-				fprintf(stderr, "ws-load: --tls-ca %s: cannot load\n", o.tls_ca);
-				return 2;
-			}
-			SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_PEER, NULL);
-		}
+	if (o.tls && !(tls_ctx = wsc_tls_ctx_new(o.tls_ca))) {
+		if (o.tls_ca)
+			fprintf(stderr, "ws-load: --tls-ca %s: cannot load\n", o.tls_ca);
+		else
+			fprintf(stderr, "ws-load: cannot make a TLS context\n");
+		return 2;
 	}
 	hist = calloc(HIST_BUCKETS, sizeof(uint64_t));
 	conns = calloc(o.clients, sizeof(wc_t));
-	for (uint32_t i = 0; i < o.clients; i++)
+	for (uint32_t i = 0; i < o.clients; i++) {
 		conns[i].idx = i;
+		wsc_init(&conns[i].ws, &cbs, &conns[i]);
+	}
 	loop = uv_default_loop();
 	uv_timer_init(loop, &tick);
 	t_phase = mono();
 	uv_timer_start(&tick, tick_cb, 10, 10);
 	uv_run(loop, UV_RUN_DEFAULT);
 	for (uint32_t i = 0; i < o.clients; i++) {
-		free(conns[i].in);
+		wsc_cleanup(&conns[i].ws);
 		for (uint8_t k = 0; k < conns[i].nsubs; k++)
 			free(conns[i].subs[k].offs);
 		if (chan_ids)
 			free(chan_ids[i]);
 	}
 	free(chan_ids);
-	for (uint32_t i = 0; i < o.clients; i++)
-		SSL_free(conns[i].ssl);
 	SSL_CTX_free(tls_ctx);
 	free(conns);
 	free(hist);
