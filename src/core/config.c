@@ -32,7 +32,8 @@ const sl_cfg_key_t sl_cfg_keys_kafka[] = {
 
 const sl_cfg_key_t sl_cfg_keys_redis[] = {
 	{"redis-url", NULL, "SLUICE_REDIS_URL", SL_CFG_STR, "redis://127.0.0.1:6379/0", 0, 0,
-	 "Redis server, redis://[:password@]host:port[/db]"},
+	 "Redis server, redis://[[user]:password@]host:port[/db]; rediss:// for TLS, "
+	 "with ?tls_ca=FILE[&tls_cert=FILE&tls_key=FILE]"},
 	{"redis-prefix", NULL, "SLUICE_REDIS_PREFIX", SL_CFG_STR, "sluice:", 0, 0, "prefix of every Redis key and channel"},
 	{"redis-sentinels", NULL, "SLUICE_REDIS_SENTINELS", SL_CFG_STR, NULL, 0, 0,
 	 "Redis Sentinels, host:port[,host:port]: the primary is asked of them and followed on failover "

@@ -5,7 +5,9 @@
  * wbio is drained into one malloc'd buffer and sent (uv_try_write when
  * asked, then uv_write with the buffer owned by the request).
  * Contexts register in a process-wide list so that one SIGHUP reloads all
- * of them; loop/runtime.h calls sl_tls_reload_all through its hook.
+ * of them; loop/runtime.h calls sl_tls_reload_all through its hook. A
+ * client context (Redis over TLS) is the same engine the other way round:
+ * SSL_set_connect_state, the peer verified, and not in the list.
  */
 #include "proto/tls.h"
 
@@ -30,6 +32,7 @@ struct sl_tls_ctx {
 
 struct sl_tls {
 	SSL *ssl;
+	bool client;
 	BIO *rbio, *wbio;
 	uv_stream_t *stream;
 	size_t pending;
@@ -186,6 +189,46 @@ void sl_tls_reload_all(void)
 	uv_mutex_unlock(&list_mu);
 }
 
+/* ---- client contexts (rediss://) ---- */
+
+sl_tls_ctx_t *sl_tls_client_ctx_new(const char *ca_file, const char *cert_file, const char *key_file, sl_err_t *err)
+{
+	SSL_CTX *c = SSL_CTX_new(TLS_client_method());
+	char why[256];
+	if (!c) {
+		ssl_errstr(why, sizeof(why));
+		sl_err_set(err, SL_EIO, false, "TLS context: %s", why);
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
+	SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+	SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_verify(c, SSL_VERIFY_PEER, NULL);
+	int ok = ca_file && ca_file[0] ? SSL_CTX_load_verify_locations(c, ca_file, NULL)
+				       : SSL_CTX_set_default_verify_paths(c);
+	if (ok != 1) {
+		ssl_errstr(why, sizeof(why));
+		sl_err_set(err, SL_EINVAL, false, "TLS CA file %s: %s", ca_file && ca_file[0] ? ca_file : "(system)", why);
+	} else if (cert_file && cert_file[0] && SSL_CTX_use_certificate_chain_file(c, cert_file) != 1) {
+		ssl_errstr(why, sizeof(why));
+		sl_err_set(err, SL_EINVAL, false, "TLS certificate %s: %s", cert_file, why);
+	} else if (cert_file && cert_file[0] && SSL_CTX_use_PrivateKey_file(c, key_file, SSL_FILETYPE_PEM) != 1) {
+		ssl_errstr(why, sizeof(why));
+		sl_err_set(err, SL_EINVAL, false, "TLS key %s: %s", key_file, why);
+	} else if (cert_file && cert_file[0] && SSL_CTX_check_private_key(c) != 1) {
+		ERR_clear_error();
+		sl_err_set(err, SL_EINVAL, false, "TLS key %s does not match certificate %s", key_file, cert_file);
+	} else {
+		sl_tls_ctx_t *ctx = sl_xcalloc(1, sizeof(*ctx));
+		uv_mutex_init(&ctx->mu);
+		ctx->cur = c;
+		ctx->refs = 1; /* not in the list: nothing to reload */
+		return ctx;
+	}
+	SSL_CTX_free(c);
+	return NULL;
+}
+
 /* ---- connections ---- */
 
 sl_tls_t *sl_tls_new(sl_tls_ctx_t *ctx, uv_stream_t *stream)
@@ -206,6 +249,42 @@ sl_tls_t *sl_tls_new(sl_tls_ctx_t *ctx, uv_stream_t *stream)
 	SSL_set_accept_state(t->ssl);
 	t->stream = stream;
 	return t;
+}
+
+sl_tls_t *sl_tls_new_client(sl_tls_ctx_t *ctx, uv_stream_t *stream, const char *host)
+{
+	sl_tls_t *t = sl_tls_new(ctx, stream);
+	t->client = true;
+	SSL_set_connect_state(t->ssl);
+	/* The certificate must name what we connected to: an address is
+	 * checked against its IP entries, a name against its DNS entries
+	 * (and sent as SNI). */
+	X509_VERIFY_PARAM *vp = SSL_get0_param(t->ssl);
+	if (X509_VERIFY_PARAM_set1_ip_asc(vp, host) != 1) {
+		ERR_clear_error();
+		SSL_set_tlsext_host_name(t->ssl, host);
+		SSL_set1_host(t->ssl, host);
+	}
+	return t;
+}
+
+static int flush(sl_tls_t *t, bool try_first, sl_tls_written_cb cb, void *ud, size_t *queued);
+
+int sl_tls_start(sl_tls_t *t, sl_err_t *err)
+{
+	int r = SSL_do_handshake(t->ssl);
+	if (r != 1) {
+		int e = SSL_get_error(t->ssl, r);
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+			char why[256];
+			ssl_errstr(why, sizeof(why));
+			t->failed = true;
+			return sl_err_set(err, SL_EIO, false, "TLS: %s", why);
+		}
+	}
+	if (flush(t, false, NULL, NULL, NULL) < 0)
+		return sl_err_set(err, SL_EIO, false, "TLS: cannot write to the socket");
+	return 0;
 }
 
 void sl_tls_free(sl_tls_t *t)
@@ -310,7 +389,12 @@ int sl_tls_read(sl_tls_t *t, const char *data, size_t len, sl_buf_t *plain, sl_e
 		} else {
 			char why[256];
 			ssl_errstr(why, sizeof(why));
-			rc = sl_err_set(err, SL_EIO, false, "TLS: %s", why);
+			long v = t->client ? SSL_get_verify_result(t->ssl) : X509_V_OK;
+			if (v != X509_V_OK)
+				rc = sl_err_set(err, SL_EIO, false, "TLS: the server's certificate: %s",
+						X509_verify_cert_error_string(v));
+			else
+				rc = sl_err_set(err, SL_EIO, false, "TLS: %s", why);
 		}
 		break;
 	}

@@ -1,4 +1,5 @@
-/* tls.h: TLS for libuv streams, server side, through OpenSSL memory BIOs.
+/* tls.h: TLS for libuv streams, through OpenSSL memory BIOs: the listeners' side
+ * and, for Redis, the client side.
  *
  * How it fits: the HTTP server (http.c) gives each accepted connection an
  * sl_tls_t when it was given a context (sl_http_server_set_tls): bytes read
@@ -29,8 +30,10 @@
  * buffers; the memory BIOs are empty between writes.
  * References: OpenSSL SSL_set_bio(3), BIO_s_mem(3), SSL_read(3),
  * SSL_CTX_set_mode(3); libuv docs/src/stream.rst.
- * Non-goals: client side, client certificates, ALPN/HTTP/2, OCSP stapling,
- * SNI with several certificates.
+ * Client side: redis/rconn.c's rediss:// connections (a client context
+ * with the CA to verify against, and a client certificate if asked).
+ * Non-goals: client certificates on the listeners, ALPN/HTTP/2, OCSP
+ * stapling, SNI with several certificates.
  */
 #ifndef SL_PROTO_TLS_H
 #define SL_PROTO_TLS_H
@@ -61,12 +64,26 @@ void sl_tls_ctx_free(sl_tls_ctx_t *ctx);
 /* Reload every context of the process; logs each result. */
 void sl_tls_reload_all(void);
 
+/* A client context (redis/rconn.c, for rediss://): the server's
+ * certificate is verified against ca_file (NULL or "": the system's CAs);
+ * cert_file and key_file (NULL or "": none) are the client's own, for a
+ * server that asks for one. Read once (not reloaded on SIGHUP). NULL with
+ * err naming the file that failed; free with sl_tls_ctx_free. */
+sl_tls_ctx_t *sl_tls_client_ctx_new(const char *ca_file, const char *cert_file, const char *key_file,
+				    sl_err_t *err);
+
 /* A write came back: status 0, or <0 (UV_ECANCELED when the socket closed
  * first); bytes of ciphertext that it carried. */
 typedef void (*sl_tls_written_cb)(void *ud, int status, size_t bytes);
 
 /* A connection on stream (borrowed; the owner closes it). */
 sl_tls_t *sl_tls_new(sl_tls_ctx_t *ctx, uv_stream_t *stream);
+/* A client connection on a connected stream: the server's certificate
+ * must name host (an IP address, or a DNS name also sent as SNI).
+ * sl_tls_start sends the first handshake message; sl_tls_read does the
+ * rest, and sl_tls_handshake_done says when writes may begin. */
+sl_tls_t *sl_tls_new_client(sl_tls_ctx_t *ctx, uv_stream_t *stream, const char *host);
+int sl_tls_start(sl_tls_t *t, sl_err_t *err);
 /* Free from the stream's close callback or later: libuv has then called
  * back every write (so no callback can name freed memory). */
 void sl_tls_free(sl_tls_t *t);

@@ -66,8 +66,11 @@ void sl_rconn__release(sl_rconn_t *rc)
 static void handle_closed_cb(uv_handle_t *h)
 {
 	sl_rconn_t *rc = h->data;
-	if (h == (uv_handle_t *)&rc->tcp)
+	if (h == (uv_handle_t *)&rc->tcp) {
 		rc->tcp_open = false;
+		sl_tls_free(rc->tls); /* libuv has called back its every write */
+		rc->tls = NULL;
+	}
 	sl_rconn__release(rc);
 }
 
@@ -155,10 +158,37 @@ static void write_cb(uv_write_t *w, int status)
 	flush(rc);
 }
 
+/* A TLS write came back; a failure on the current socket drops it (a
+ * dropped attempt's writes come back cancelled, before its close). */
+static void tls_written_cb(void *ud, int status, size_t bytes)
+{
+	(void)bytes;
+	sl_rconn_t *rc = ud;
+	if (status < 0 && status != UV_ECANCELED && rc->st != SL_RC_IDLE)
+		drop(rc, NULL, uv_strerror(status));
+}
+
+/* TLS: everything queued is encrypted and handed to the socket at once
+ * (sl_tls_write copies it), once the handshake is done. */
+static void flush_tls(sl_rconn_t *rc)
+{
+	if (!sl_tls_handshake_done(rc->tls))
+		return; /* read_cb flushes when it completes */
+	uv_buf_t b = uv_buf_init(rc->out.data, (unsigned)rc->out.len);
+	int e = sl_tls_write(rc->tls, &b, 1, true, tls_written_cb, rc, NULL);
+	sl_buf_reset(&rc->out);
+	if (e < 0)
+		drop(rc, NULL, "TLS write failed");
+}
+
 static void flush(sl_rconn_t *rc)
 {
 	if (rc->writing || !rc->out.len || (rc->st != SL_RC_HANDSHAKE && rc->st != SL_RC_UP))
 		return;
+	if (rc->tls) {
+		flush_tls(rc);
+		return;
+	}
 	wreq_t *wr = sl_xmalloc(sizeof(*wr));
 	size_t n;
 	wr->rc = rc;
@@ -208,8 +238,31 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	rc->last_rx_ms = sl_clock_mono_ms();
 	rc->ping_out = false;
+	const char *bytes = buf->base;
+	size_t n = (size_t)nread;
+	if (rc->tls) {
+		/* Ciphertext in; the plaintext goes where the parser expects the
+		 * bytes read (pub/sub parses in place at rbuf + rlen). */
+		sl_err_t err = {0};
+		sl_buf_reset(&rc->plain);
+		if (sl_tls_read(rc->tls, buf->base, n, &rc->plain, &err) < 0) {
+			drop(rc, NULL, err.msg);
+			return;
+		}
+		if (rc->st == SL_RC_HANDSHAKE && sl_tls_handshake_done(rc->tls))
+			flush(rc); /* AUTH, SELECT, PING waited for it */
+		if (!rc->plain.len)
+			return;
+		if (rc->rcap - rc->rlen < rc->plain.len) {
+			rc->rcap = rc->rlen + rc->plain.len;
+			rc->rbuf = sl_xrealloc(rc->rbuf, rc->rcap);
+		}
+		memcpy(rc->rbuf + rc->rlen, rc->plain.data, rc->plain.len);
+		bytes = rc->rbuf + rc->rlen;
+		n = rc->plain.len;
+	}
 	sl_rconn__rx_t rx = {NULL, NULL};
-	int res = sl_rconn__received(rc, buf->base, (size_t)nread, &rx);
+	int res = sl_rconn__received(rc, bytes, n, &rx);
 	while (res == SL_RC_RX_UP) {
 		uint64_t gen = rc->gen;
 		up(rc);
@@ -269,6 +322,16 @@ static void connect_cb(uv_connect_t *req, int status)
 	uv_tcp_nodelay(&rc->tcp, 1);
 	uv_tcp_keepalive(&rc->tcp, 1, 30);
 	uv_read_start((uv_stream_t *)&rc->tcp, alloc_cb, read_cb);
+	if (rc->tls_ctx) {
+		/* TLS first; the Redis handshake below waits in out until it is
+		 * done (flush_tls), all within the connect bound. */
+		sl_err_t err = {0};
+		rc->tls = sl_tls_new_client(rc->tls_ctx, (uv_stream_t *)&rc->tcp, rc->tls_host);
+		if (sl_tls_start(rc->tls, &err) < 0) {
+			drop(rc, NULL, err.msg);
+			return;
+		}
+	}
 	handshake(rc);
 }
 
@@ -315,6 +378,7 @@ void sl_rconn_resolved(sl_rconn_t *rc, const char *host, int port)
 		return;
 	}
 	snprintf(rc->addr, sizeof(rc->addr), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+	snprintf(rc->tls_host, sizeof(rc->tls_host), "%s", host);
 	/* An address needs no lookup (and no thread-pool slot, which Kafka's
 	 * blocking calls may be holding). */
 	struct sockaddr_storage ss;
@@ -390,6 +454,13 @@ sl_rconn_t *sl_rconn_open(uv_loop_t *loop, const char *url, const sl_rconn_opts_
 	if (sl_redis_url_parse(url, &rc->url, err) < 0) {
 		free(rc);
 		return NULL;
+	}
+	if (rc->url.tls) {
+		rc->tls_ctx = sl_tls_client_ctx_new(rc->url.tls_ca, rc->url.tls_cert, rc->url.tls_key, err);
+		if (!rc->tls_ctx) {
+			free(rc);
+			return NULL;
+		}
 	}
 	rc->loop = loop;
 	rc->name = sl_xstrdup(o->name ? o->name : "redis");
@@ -559,6 +630,8 @@ void sl_rconn_free(sl_rconn_t *rc)
 	if (rc->reader)
 		redisReaderFree(rc->reader);
 	sl_buf_free(&rc->out);
+	sl_buf_free(&rc->plain);
+	sl_tls_ctx_free(rc->tls_ctx);
 	free(rc->rbuf);
 	free(rc->name);
 	free(rc);

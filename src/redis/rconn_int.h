@@ -9,6 +9,7 @@
 #define SL_REDIS_RCONN_INT_H
 
 #include "core/buf.h"
+#include "proto/tls.h"
 #include "redis/rconn.h"
 #include "redis/url.h"
 
@@ -60,7 +61,12 @@ struct sl_rconn {
 	int hs_step;               /* index of the next one in hs_names */
 	const char *hs_names[3];
 
-	sl_buf_t out;              /* bytes waiting for the socket */
+	sl_tls_ctx_t *tls_ctx;     /* rediss://: the client context, else NULL */
+	sl_tls_t *tls;             /* this attempt's TLS, freed with its socket */
+	char tls_host[256];        /* what the certificate must name */
+	sl_buf_t plain;            /* TLS: what one read decrypted */
+
+	sl_buf_t out;              /* bytes waiting for the socket (plaintext) */
 	bool writing;
 	char *rbuf;                /* pub/sub: replies parsed in place */
 	size_t rlen, rcap;

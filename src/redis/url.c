@@ -3,9 +3,10 @@
  * Left to right: the scheme, then userinfo up to the last '@' (so a
  * password may hold ':'; the user is what comes before the first ':'),
  * then the host (bracketed for IPv6), an optional port, an optional
- * "/db". Every number is checked for digits only and its range, and
- * nothing may follow. Error messages quote the URL with its password
- * replaced by "****".
+ * "/db", then (rediss:// only) "?name=value&..." of the TLS files. Every
+ * number is checked for digits only and its range, and nothing else may
+ * follow. Error messages quote the URL with its password replaced by
+ * "****".
  */
 #include "redis/url.h"
 
@@ -16,7 +17,7 @@
  * userinfo, or all of it without one, up to the last '@') masked. */
 static void masked(const char *url, char *out, size_t outlen)
 {
-	const char *rest = strncmp(url, "redis://", 8) ? url : url + 8;
+	const char *rest = !strncmp(url, "redis://", 8) ? url + 8 : !strncmp(url, "rediss://", 9) ? url + 9 : url;
 	const char *at = strrchr(rest, '@');
 	if (!at) {
 		snprintf(out, outlen, "%s", url);
@@ -31,8 +32,35 @@ static int fail(sl_err_t *err, const char *url, const char *what)
 {
 	char m[200];
 	masked(url, m, sizeof(m));
-	return sl_err_set(err, SL_EINVAL, false, "--redis-url '%s': %s (expected redis://[[user]:password@]host[:port][/db])",
+	return sl_err_set(err, SL_EINVAL, false, "--redis-url '%s': %s (expected redis[s]://[[user]:password@]host[:port][/db][?tls_ca=FILE])",
 			  m, what);
+}
+
+/* The query of a rediss:// URL: tls_ca, tls_cert, tls_key. NULL, or what
+ * is wrong. */
+static const char *tls_params(const char *q, sl_redis_url_t *out)
+{
+	while (*q) {
+		size_t n = strcspn(q, "&");
+		const char *eq = memchr(q, '=', n);
+		if (!eq)
+			return "a query parameter without '='";
+		size_t klen = (size_t)(eq - q), vlen = n - klen - 1;
+		char *dst = klen == 6 && !memcmp(q, "tls_ca", 6)     ? out->tls_ca
+			    : klen == 8 && !memcmp(q, "tls_cert", 8) ? out->tls_cert
+			    : klen == 7 && !memcmp(q, "tls_key", 7)  ? out->tls_key
+								     : NULL;
+		if (!dst)
+			return "unknown query parameter (tls_ca, tls_cert, tls_key)";
+		if (vlen == 0 || vlen >= sizeof(out->tls_ca))
+			return "empty or too long file name in the query";
+		memcpy(dst, eq + 1, vlen);
+		dst[vlen] = '\0';
+		q += n + (q[n] == '&');
+	}
+	if (!out->tls_cert[0] != !out->tls_key[0])
+		return "tls_cert and tls_key go together";
+	return NULL;
 }
 
 /* Digits only, value in [lo, hi]. */
@@ -58,9 +86,15 @@ int sl_redis_url_parse(const char *url, sl_redis_url_t *out, sl_err_t *err)
 	out->port = 6379;
 	if (!url)
 		url = "";
-	if (strncmp(url, "redis://", 8) != 0)
-		return fail(err, url, "must start with redis://");
-	const char *p = url + 8;
+	const char *p;
+	if (strncmp(url, "redis://", 8) == 0) {
+		p = url + 8;
+	} else if (strncmp(url, "rediss://", 9) == 0) {
+		p = url + 9;
+		out->tls = true;
+	} else {
+		return fail(err, url, "must start with redis:// or rediss://");
+	}
 	const char *at = strrchr(p, '@');
 	if (at) {
 		/* user:password, :password, or (as sluice always read it) a
@@ -82,7 +116,7 @@ int sl_redis_url_parse(const char *url, sl_redis_url_t *out, sl_err_t *err)
 		host = p + 1;
 		p = hend + 1;
 	} else {
-		hend = p + strcspn(p, ":/");
+		hend = p + strcspn(p, ":/?");
 		p = hend;
 	}
 	size_t hlen = (size_t)(hend - host);
@@ -92,16 +126,24 @@ int sl_redis_url_parse(const char *url, sl_redis_url_t *out, sl_err_t *err)
 		return fail(err, url, "host too long");
 	memcpy(out->host, host, hlen);
 	if (*p == ':') {
-		size_t n = strcspn(p + 1, "/");
+		size_t n = strcspn(p + 1, "/?");
 		if (!number(p + 1, n, 1, 65535, &out->port))
 			return fail(err, url, "bad port (1..65535)");
 		p += 1 + n;
 	}
 	if (*p == '/') {
-		size_t n = strlen(p + 1);
+		size_t n = strcspn(p + 1, "?");
 		if (n && !number(p + 1, n, 0, SL_REDIS_URL_DB_MAX, &out->db))
 			return fail(err, url, "bad database number (0..1000000)");
 		p += 1 + n;
+	}
+	if (*p == '?') {
+		if (!out->tls)
+			return fail(err, url, "query parameters need rediss://");
+		const char *why = tls_params(p + 1, out);
+		if (why)
+			return fail(err, url, why);
+		p += strlen(p);
 	}
 	if (*p)
 		return fail(err, url, "unexpected text after the host");

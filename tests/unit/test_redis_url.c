@@ -52,9 +52,9 @@ static void test_bad(void **state)
 		const char *url;
 		const char *words;
 	} rows[] = {
-		{"", "must start with redis://"},
-		{"http://x:1", "must start with redis://"},
-		{"rediss://h", "must start with redis://"},
+		{"", "must start with redis:// or rediss://"},
+		{"http://x:1", "must start with redis:// or rediss://"},
+		{"redisss://h", "must start with redis:// or rediss://"},
 		{"redis://", "no host"},
 		{"redis://:1", "no host"},
 		{"redis://:pw@:1", "no host"},
@@ -71,7 +71,14 @@ static void test_bad(void **state)
 		{"redis://[::1", "no ']'"},
 		{"redis://[]:1", "no host"},
 		{"redis://[::1]x", "unexpected text"},
-		{"redis://h:1/0?x=1", "bad database number"},
+		{"redis://h:1/0?x=1", "query parameters need rediss://"},
+		{"redis://h?tls_ca=a", "query parameters need rediss://"},
+		{"rediss://h?tls_ca", "without '='"},
+		{"rediss://h?tls_ca=", "empty or too long"},
+		{"rediss://h?ca=x", "unknown query parameter"},
+		{"rediss://h?tls_cert=c", "tls_cert and tls_key go together"},
+		{"rediss://h?tls_key=k", "tls_cert and tls_key go together"},
+		{"rediss://h:1x?tls_ca=a", "bad port"},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		sl_redis_url_t u;
@@ -99,12 +106,42 @@ static void test_no_password_in_errors(void **state)
 	}
 }
 
+/* rediss://: TLS, with its files from the query. */
+static void test_tls(void **state)
+{
+	(void)state;
+	sl_redis_url_t u;
+	sl_err_t err = {0};
+	assert_int_equal(sl_redis_url_parse("rediss://:pw@h:6380/2?tls_ca=/a/ca.pem&tls_cert=c.pem&tls_key=k.pem", &u, &err), 0);
+	assert_true(u.tls);
+	assert_string_equal(u.host, "h");
+	assert_int_equal(u.port, 6380);
+	assert_int_equal(u.db, 2);
+	assert_string_equal(u.password, "pw");
+	assert_string_equal(u.tls_ca, "/a/ca.pem");
+	assert_string_equal(u.tls_cert, "c.pem");
+	assert_string_equal(u.tls_key, "k.pem");
+	assert_int_equal(sl_redis_url_parse("rediss://h?tls_ca=x", &u, &err), 0);
+	assert_string_equal(u.host, "h");
+	assert_int_equal(u.port, 6379);
+	assert_string_equal(u.tls_ca, "x");
+	assert_int_equal(sl_redis_url_parse("rediss://[::1]", &u, &err), 0);
+	assert_true(u.tls);
+	assert_string_equal(u.tls_ca, "");
+	assert_int_equal(sl_redis_url_parse("redis://h", &u, &err), 0);
+	assert_false(u.tls);
+	/* The password stays masked in errors of a rediss:// URL too. */
+	assert_int_equal(sl_redis_url_parse("rediss://alice:hunter2@h:0", &u, &err), SL_EINVAL);
+	assert_null(strstr(err.msg, "hunter2"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_no_password_in_errors),
+		cmocka_unit_test(test_tls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
