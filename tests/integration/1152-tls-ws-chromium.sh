@@ -11,7 +11,8 @@
 #    loads the dashboard over https, streams over wss:// (and SSE over
 #    https) with prices moving; Chromium without the CA refuses the page
 #    (net::ERR_CERT_AUTHORITY_INVALID).
-# Non-goals: client certificates, TLS to Kafka or Redis (docs/security.md).
+# Non-goals: client certificates on the listeners; TLS to Redis is 1108,
+# SASL to Kafka 1150 (docs/security.md).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_require_stack
