@@ -9,10 +9,13 @@ injects the faults, and calls check_all() at the end. Every wait here is
 bounded and polls a condition; nothing sleeps and hopes.
 Non-goals: a general process supervisor; more than one machine.
 """
-import json, os, signal, socket, subprocess, threading, time, urllib.error, urllib.request
+import json, os, signal, socket, subprocess, sys, threading, time, urllib.error, urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+# The integration tests' helpers: free_port is the same there and here.
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+from publib import free_port  # noqa: E402
 
 
 def log(msg):
@@ -21,14 +24,6 @@ def log(msg):
 
 def now_ms():
     return time.time() * 1000.0
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def wait_for(what, cond, timeout, every=0.2):
