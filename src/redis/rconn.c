@@ -158,27 +158,40 @@ static void write_cb(uv_write_t *w, int status)
 	flush(rc);
 }
 
-/* A TLS write came back; a failure on the current socket drops it (a
- * dropped attempt's writes come back cancelled, before its close). */
+/* A TLS write came back: what queued meanwhile goes next; a failure on
+ * the current socket drops it (a dropped attempt's writes come back
+ * cancelled, before its close, when the state is no longer theirs). */
 static void tls_written_cb(void *ud, int status, size_t bytes)
 {
 	(void)bytes;
 	sl_rconn_t *rc = ud;
-	if (status < 0 && status != UV_ECANCELED && rc->st != SL_RC_IDLE)
+	if (rc->st != SL_RC_HANDSHAKE && rc->st != SL_RC_UP)
+		return;
+	rc->writing = false;
+	if (status < 0) {
 		drop(rc, NULL, uv_strerror(status));
+		return;
+	}
+	flush(rc);
 }
 
-/* TLS: everything queued is encrypted and handed to the socket at once
- * (sl_tls_write copies it), once the handshake is done. */
+/* TLS: once the handshake is done, everything queued is encrypted at once
+ * (sl_tls_write copies it) and handed to one uv_write; while that write is
+ * under way new bytes wait in out, so a loop turn's commands go out as a
+ * few records, as they go out in one or two writes without TLS. */
 static void flush_tls(sl_rconn_t *rc)
 {
 	if (!sl_tls_handshake_done(rc->tls))
 		return; /* read_cb flushes when it completes */
 	uv_buf_t b = uv_buf_init(rc->out.data, (unsigned)rc->out.len);
-	int e = sl_tls_write(rc->tls, &b, 1, true, tls_written_cb, rc, NULL);
+	size_t queued = 0;
+	int e = sl_tls_write(rc->tls, &b, 1, false, tls_written_cb, rc, &queued);
 	sl_buf_reset(&rc->out);
-	if (e < 0)
+	if (e < 0) {
 		drop(rc, NULL, "TLS write failed");
+		return;
+	}
+	rc->writing = queued > 0; /* tls_written_cb clears it */
 }
 
 static void flush(sl_rconn_t *rc)

@@ -6,7 +6,8 @@
 # The api creates a channel over it (command mode: the record is read back
 # with redis-cli --tls); the publisher looks the channel up and subscribes
 # over it (pub/sub mode: a message published to the channel's stream comes
-# out on SSE). Refused, with a clear line and /readyz 503, never
+# out on SSE). TLS 1.2 works too, with a server that asks for no client
+# certificate. Refused, with a clear line and /readyz 503, never
 # half-working: a server certificate from another CA, no client
 # certificate, plain redis:// to the TLS port; a CA file that does not
 # exist stops the role at start (exit 2) naming the file.
@@ -15,10 +16,10 @@ set -euo pipefail
 it_require_stack
 work=$(mktemp -d)
 sys=$(unique rtls)
-redis_pid=
+redis_pid= redis12_pid=
 cleanup() {
-	for i in api pub bad; do it_role_stop "$sys" "$i" KILL > /dev/null 2>&1 || true; done
-	[ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null
+	for i in api api12 pub; do it_role_stop "$sys" "$i" KILL > /dev/null 2>&1 || true; done
+	for p in $redis_pid $redis12_pid; do kill "$p" 2>/dev/null || true; done
 	rm -rf "$work" "$SLUICE_STATE/sys-$sys"
 }
 trap cleanup EXIT
@@ -72,6 +73,22 @@ wait_for 15 "the stream message through TLS pub/sub" bash -c \
 	 grep -q '\"snapshot\"' '$work/sse'" || fail "no snapshot over SSE: $(cat "$work/sse")"
 kill "$sse" 2>/dev/null || true
 pass "the publisher looks up and subscribes over TLS; a message comes through"
+
+# ---- TLS 1.2, and a server that asks for no client certificate ----
+port12=$(free_port)
+redis-server --port 0 --tls-port "$port12" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" \
+	--tls-cert-file "$work/server.pem" --tls-key-file "$work/server.key" --tls-ca-cert-file "$work/ca.pem" \
+	--tls-auth-clients no --tls-protocols TLSv1.2 > "$work/redis12.log" 2>&1 &
+redis12_pid=$!
+wait_for 20 "redis-server with TLS 1.2" redis-cli --tls --cacert "$work/ca.pem" -p "$port12" PING ||
+	{ cat "$work/redis12.log"; fail "redis-server did not start with TLS 1.2"; }
+it_role_start "$sys" api12 api --redis-url "rediss://127.0.0.1:$port12?tls_ca=$work/ca.pem" ||
+	fail "the api did not get ready over TLS 1.2"
+expect_eq "POST /v1/channels over TLS 1.2" 201 "$(curl -s -o /dev/null -w '%{http_code}' -X POST \
+	-H 'Content-Type: application/json' -d '{"markets":["m-0002"]}' "$IT_URL_api12/v1/channels")"
+rc=0; it_role_stop "$sys" api12 || rc=$?
+expect_eq "api12 exits 0 on SIGTERM" 0 "$rc"
+kill "$redis12_pid"
 
 # ---- refused ----
 # refused NAME URL WORDS: the api never gets ready, and says WORDS.
