@@ -51,6 +51,54 @@ static void stream_token(sl_api_op_t *op, sl_buf_t *b)
 	sl_buf_free(&tok);
 }
 
+/* EVAL a script laid out as create_script and sub_script are: KEYS are
+ * the nfixed keys given, then the subs set of each market's partition;
+ * ARGV the nargs values given, then a market, member pair per market. */
+static void eval_markets(sl_api_op_t *op, const char *script, sl_api_reply_fn fn, const sl_buf_t *fixed,
+			 size_t nfixed, const char *const *args, size_t nargs)
+{
+	size_t n = op->nmarkets;
+	const char **argv = sl_xcalloc(3 + nfixed + n + nargs + 2 * n, sizeof(*argv));
+	sl_buf_t *keys = sl_xcalloc(2 * n + 1, sizeof(sl_buf_t)); /* subs sets, then members */
+	char nkeys[24];
+	snprintf(nkeys, sizeof(nkeys), "%zu", nfixed + n);
+	for (size_t i = 0; i < n; i++) {
+		sl_rstate_key_subs(&keys[i], op->a->prefix, sl_api__partition_of(op, op->markets[i]));
+		sl_rstate_sub_member(&keys[n + i], op->markets[i], op->id);
+	}
+	size_t k = 0;
+	argv[k++] = "EVAL";
+	argv[k++] = script;
+	argv[k++] = nkeys;
+	for (size_t i = 0; i < nfixed; i++)
+		argv[k++] = fixed[i].data;
+	for (size_t i = 0; i < n; i++)
+		argv[k++] = keys[i].data;
+	for (size_t i = 0; i < nargs; i++)
+		argv[k++] = args[i];
+	for (size_t i = 0; i < n; i++) {
+		argv[k++] = op->markets[i];
+		argv[k++] = keys[n + i].data;
+	}
+	sl_api__cmdv(op, fn, (int)k, argv);
+	for (size_t i = 0; i < 2 * n; i++)
+		sl_buf_free(&keys[i]);
+	free(keys);
+	free(argv);
+}
+
+/* The scripts' array reply: which markets the write changed (1) or found
+ * as they were (0); anything else is a failed write. */
+static void read_changed(sl_api_op_t *op, redisReply *reply)
+{
+	if (reply->type != REDIS_REPLY_ARRAY) {
+		op->failed = true;
+		return;
+	}
+	for (size_t i = 0; i < op->nmarkets && i < reply->elements; i++)
+		op->changed[i] = reply->element[i]->type == REDIS_REPLY_INTEGER && reply->element[i]->integer == 1;
+}
+
 /* ---- POST /v1/channels ---- */
 static void create_confirmed(sl_api_op_t *op)
 {
@@ -150,57 +198,27 @@ static void create_fn(sl_api_op_t *op, redisReply *reply, size_t idx)
 		op->quota = true;
 		return;
 	}
-	if (reply->type != REDIS_REPLY_ARRAY) {
-		op->failed = true;
-		return;
-	}
-	for (size_t i = 0; i < op->nmarkets && i < reply->elements; i++)
-		op->changed[i] = reply->element[i]->type == REDIS_REPLY_INTEGER && reply->element[i]->integer == 1;
+	read_changed(op, reply);
 }
 
 static void issue_create(sl_api_op_t *op)
 {
-	size_t n = op->nmarkets, nkeys = 4 + n;
-	const char **argv = sl_xcalloc(3 + nkeys + 7 + 2 * n, sizeof(*argv));
-	sl_buf_t *keys = sl_xcalloc(nkeys + n, sizeof(sl_buf_t));
-	char nk[24], maxc[24], exp[24], now[24], cnt[24];
+	char maxc[24], exp[24], now[24], cnt[24];
 	int64_t t = sl_clock_wall_ms();
-	snprintf(nk, sizeof(nk), "%zu", nkeys);
 	snprintf(maxc, sizeof(maxc), "%ld", op->a->max_creator_channels);
 	op->pending_exp = t + op->a->pending_ms;
 	snprintf(exp, sizeof(exp), "%lld", (long long)op->pending_exp);
 	snprintf(now, sizeof(now), "%lld", (long long)t);
-	snprintf(cnt, sizeof(cnt), "%zu", n);
+	snprintf(cnt, sizeof(cnt), "%zu", op->nmarkets);
+	sl_buf_t keys[4] = {SL_BUF_INIT, SL_BUF_INIT, SL_BUF_INIT, SL_BUF_INIT};
 	sl_api__key_channel(op, &keys[0]);
 	sl_rstate_key_chan_markets(&keys[1], op->a->prefix, op->id);
 	sl_rstate_key_expiry(&keys[2], op->a->prefix);
 	sl_rstate_key_creator(&keys[3], op->a->prefix, op->creator);
-	for (size_t i = 0; i < n; i++) {
-		sl_rstate_key_subs(&keys[4 + i], op->a->prefix, sl_api__partition_of(op, op->markets[i]));
-		sl_rstate_sub_member(&keys[nkeys + i], op->markets[i], op->id);
-	}
-	size_t k = 0;
-	argv[k++] = "EVAL";
-	argv[k++] = create_script;
-	argv[k++] = nk;
-	for (size_t i = 0; i < nkeys; i++)
-		argv[k++] = keys[i].data;
-	argv[k++] = maxc;
-	argv[k++] = exp;
-	argv[k++] = op->id;
-	argv[k++] = op->creator;
-	argv[k++] = now;
-	argv[k++] = cnt;
-	argv[k++] = op->who.any_market ? "" : op->who.sub;
-	for (size_t i = 0; i < n; i++) {
-		argv[k++] = op->markets[i];
-		argv[k++] = keys[nkeys + i].data;
-	}
-	sl_api__cmdv(op, create_fn, (int)k, argv);
-	for (size_t i = 0; i < nkeys + n; i++)
+	const char *args[] = {maxc, exp, op->id, op->creator, now, cnt, op->who.any_market ? "" : op->who.sub};
+	eval_markets(op, create_script, create_fn, keys, 4, args, 7);
+	for (size_t i = 0; i < 4; i++)
 		sl_buf_free(&keys[i]);
-	free(keys);
-	free(argv);
 }
 
 /* Answer 200 with the channel and its markets, the body of GET and of a subscribe. */
@@ -280,12 +298,7 @@ static void sub_fn(sl_api_op_t *op, redisReply *reply, size_t idx)
 		op->full = true;
 		return;
 	}
-	if (reply->type != REDIS_REPLY_ARRAY) {
-		op->failed = true;
-		return;
-	}
-	for (size_t i = 0; i < op->nmarkets && i < reply->elements; i++)
-		op->changed[i] = reply->element[i]->type == REDIS_REPLY_INTEGER && reply->element[i]->integer == 1;
+	read_changed(op, reply);
 }
 
 static void sub_written(sl_api_op_t *op)
@@ -303,41 +316,18 @@ static void sub_written(sl_api_op_t *op)
 
 static void issue_sub(sl_api_op_t *op)
 {
-	size_t n = op->nmarkets, argc = 3 + 2 + n + 4 + 2 * n;
 	char maxm[24];
 	snprintf(maxm, sizeof(maxm), "%ld", op->a->max_channel_markets);
-	const char **argv = sl_xcalloc(argc, sizeof(*argv));
-	sl_buf_t *keys = sl_xcalloc(2 + 2 * n, sizeof(sl_buf_t));
-	sl_buf_t stream = SL_BUF_INIT;
+	sl_buf_t keys[2] = {SL_BUF_INIT, SL_BUF_INIT}, stream = SL_BUF_INIT;
 	sl_rstate_key_stream(&stream, op->a->prefix, op->id);
-	char nkeys[24];
-	snprintf(nkeys, sizeof(nkeys), "%zu", 2 + n);
 	sl_api__key_channel(op, &keys[0]);
 	sl_rstate_key_chan_markets(&keys[1], op->a->prefix, op->id);
-	for (size_t i = 0; i < n; i++) {
-		sl_rstate_key_subs(&keys[2 + i], op->a->prefix, sl_api__partition_of(op, op->markets[i]));
-		sl_rstate_sub_member(&keys[2 + n + i], op->markets[i], op->id);
-	}
-	size_t k = 0;
-	argv[k++] = "EVAL";
-	argv[k++] = sub_script;
-	argv[k++] = nkeys;
-	for (size_t i = 0; i < 2 + n; i++)
-		argv[k++] = keys[i].data;
-	argv[k++] = op->kind == SL_API_SUBSCRIBE ? "add" : "rem";
-	argv[k++] = stream.data;
-	argv[k++] = sl_rstate_msg_markets_changed;
-	argv[k++] = maxm;
-	for (size_t i = 0; i < n; i++) {
-		argv[k++] = op->markets[i];
-		argv[k++] = keys[2 + n + i].data;
-	}
-	sl_api__cmdv(op, sub_fn, (int)k, argv);
-	for (size_t i = 0; i < 2 + 2 * n; i++)
-		sl_buf_free(&keys[i]);
+	const char *args[] = {op->kind == SL_API_SUBSCRIBE ? "add" : "rem", stream.data, sl_rstate_msg_markets_changed,
+			      maxm};
+	eval_markets(op, sub_script, sub_fn, keys, 2, args, 4);
+	sl_buf_free(&keys[0]);
+	sl_buf_free(&keys[1]);
 	sl_buf_free(&stream);
-	free(keys);
-	free(argv);
 }
 
 /* ---- begin ---- */
