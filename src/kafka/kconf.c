@@ -7,6 +7,7 @@
 #include "loop/runtime.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -71,16 +72,24 @@ static void error_cb(rd_kafka_t *rk, int e, const char *reason, void *opaque)
 		    SL_KV(error, reason));
 }
 
+/* Set once -X kafka.debug=... was given to any client of the process:
+ * librdkafka's debug lines were asked for, so they show at info level. */
+static atomic_bool debug_asked;
+
 /* librdkafka's own lines (syslog levels: 3 error, 4 warning, 5-6 notice
  * and info, 7 debug), in the house format instead of its default
- * "%4|1796490536.203|GETPID|..." on stderr. Runs on librdkafka's threads;
- * core/log is safe there. */
+ * "%4|1796490536.203|GETPID|..." on stderr. Debug lines come only when
+ * -X kafka.debug asks for them, and then show without --log-level debug.
+ * Runs on librdkafka's threads; core/log is safe there. */
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
 	(void)rk;
 	if (level <= 4 && (strstr(buf, "SASL authentication error") || strstr(buf, "Authentication failed")))
 		note_auth_failure(buf);
-	sl_log_level_t lvl = level <= 3 ? SL_LOG_ERROR : level == 4 ? SL_LOG_WARN : level <= 6 ? SL_LOG_INFO : SL_LOG_DEBUG;
+	sl_log_level_t lvl = level <= 3   ? SL_LOG_ERROR
+			     : level == 4 ? SL_LOG_WARN
+			     : level <= 6 || atomic_load(&debug_asked) ? SL_LOG_INFO
+								 : SL_LOG_DEBUG;
 	sl_log_at(lvl, "kafka_log", SL_KV(level, level), SL_KV(facility, fac), SL_KV(text, buf));
 }
 
@@ -124,6 +133,9 @@ rd_kafka_conf_t *sl_kconf_new(const sl_cfg_t *cfg, const char *role, sl_kconf_ki
 	const char *const *props;
 	size_t n = sl_cfg_kafka_props(cfg, &props);
 	rc = rc ? rc : sl_kconf_set_all(conf, props, n, err);
+	for (size_t i = 0; i < n; i++)
+		if (!strncmp(props[i], "debug=", 6) && props[i][6])
+			atomic_store(&debug_asked, true);
 	if (!rc) {
 		rd_kafka_conf_set_error_cb(conf, error_cb);
 		rd_kafka_conf_set_log_cb(conf, log_cb);

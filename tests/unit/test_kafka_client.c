@@ -183,6 +183,44 @@ static void test_librdkafka_lines_in_house_format(void **state)
 	assert_non_null(strstr(got, "127.0.0.1:1"));
 }
 
+/* -X kafka.debug asks for librdkafka's debug lines: they then show at
+ * info level (the default), without --log-level debug. Last: the
+ * setting holds for the rest of the process. */
+static void test_kafka_debug_shows_at_info(void **state)
+{
+	(void)state;
+	static const sl_cfg_key_t *const tables[] = {sl_cfg_keys_kafka, NULL};
+	char *argv[] = {"--bootstrap-server", "127.0.0.1:1", "-X", "kafka.debug=broker", NULL};
+	unsetenv("SLUICE_KAFKA_BROKERS");
+	sl_cfg_t *cfg = sl_cfg_new("test", "test", NULL, tables);
+	assert_int_equal(sl_cfg_parse(cfg, 4, argv, NULL), 0);
+	assert_int_equal(sl_log_setup("sluice", "info", "logfmt"), 0);
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	sl_log_set_fd(fds[1]);
+	sl_err_t err = {0};
+	rd_kafka_t *rk = sl_kclient_new(RD_KAFKA_PRODUCER, sl_kconf_new(cfg, "test", SL_KCONF_PRODUCER, &err), &err);
+	assert_non_null(rk);
+	char got[16384] = "";
+	size_t len = 0;
+	int64_t end = sl_clock_mono_ms() + 10000;
+	while (!strstr(got, "lvl=info role=sluice ev=kafka_log level=7") && sl_clock_mono_ms() < end) {
+		rd_kafka_poll(rk, 50);
+		ssize_t n = read(fds[0], got + len, sizeof(got) - 1 - len);
+		if (n > 0)
+			got[len += (size_t)n] = '\0';
+		if (len == sizeof(got) - 1)
+			len = 0;
+	}
+	rd_kafka_destroy(rk);
+	sl_log_set_fd(-1);
+	close(fds[0]);
+	close(fds[1]);
+	sl_cfg_free(cfg);
+	assert_non_null(strstr(got, "lvl=info role=sluice ev=kafka_log level=7"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -190,6 +228,7 @@ int main(void)
 		cmocka_unit_test(test_wake_on_delivery),
 		cmocka_unit_test(test_fatal_error_fails_the_role),
 		cmocka_unit_test(test_librdkafka_lines_in_house_format),
+		cmocka_unit_test(test_kafka_debug_shows_at_info),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
