@@ -69,32 +69,51 @@ static void ssl_errstr(char *out, size_t n)
 	ERR_clear_error();
 }
 
-static SSL_CTX *build(const char *cert, const char *key, sl_err_t *err)
+/* A context of either side: TLS 1.2 or later, no renegotiation or
+ * compression, record buffers released when idle. */
+static SSL_CTX *new_ctx(const SSL_METHOD *method, long options, sl_err_t *err)
 {
-	SSL_CTX *c = SSL_CTX_new(TLS_server_method());
-	char why[256];
+	SSL_CTX *c = SSL_CTX_new(method);
 	if (!c) {
+		char why[256];
 		ssl_errstr(why, sizeof(why));
 		sl_err_set(err, SL_EIO, false, "TLS context: %s", why);
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
-	SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
+	SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | options);
 	SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
+	return c;
+}
+
+/* Load a certificate chain and its key into c: 0, or SL_EINVAL naming
+ * the file that failed. */
+static int use_cert(SSL_CTX *c, const char *cert, const char *key, sl_err_t *err)
+{
+	char why[256];
 	if (SSL_CTX_use_certificate_chain_file(c, cert) != 1) {
 		ssl_errstr(why, sizeof(why));
-		sl_err_set(err, SL_EINVAL, false, "TLS certificate %s: %s", cert, why);
-	} else if (SSL_CTX_use_PrivateKey_file(c, key, SSL_FILETYPE_PEM) != 1) {
-		ssl_errstr(why, sizeof(why));
-		sl_err_set(err, SL_EINVAL, false, "TLS key %s: %s", key, why);
-	} else if (SSL_CTX_check_private_key(c) != 1) {
-		ssl_errstr(why, sizeof(why));
-		sl_err_set(err, SL_EINVAL, false, "TLS key %s does not match certificate %s", key, cert);
-	} else {
-		return c;
+		return sl_err_set(err, SL_EINVAL, false, "TLS certificate %s: %s", cert, why);
 	}
-	SSL_CTX_free(c);
-	return NULL;
+	if (SSL_CTX_use_PrivateKey_file(c, key, SSL_FILETYPE_PEM) != 1) {
+		ssl_errstr(why, sizeof(why));
+		return sl_err_set(err, SL_EINVAL, false, "TLS key %s: %s", key, why);
+	}
+	if (SSL_CTX_check_private_key(c) != 1) {
+		ERR_clear_error();
+		return sl_err_set(err, SL_EINVAL, false, "TLS key %s does not match certificate %s", key, cert);
+	}
+	return 0;
+}
+
+static SSL_CTX *build(const char *cert, const char *key, sl_err_t *err)
+{
+	SSL_CTX *c = new_ctx(TLS_server_method(), SSL_OP_CIPHER_SERVER_PREFERENCE, err);
+	if (c && use_cert(c, cert, key, err) != 0) {
+		SSL_CTX_free(c);
+		return NULL;
+	}
+	return c;
 }
 
 sl_tls_ctx_t *sl_tls_ctx_new(const char *cert_file, const char *key_file, sl_err_t *err)
@@ -193,40 +212,27 @@ void sl_tls_reload_all(void)
 
 sl_tls_ctx_t *sl_tls_client_ctx_new(const char *ca_file, const char *cert_file, const char *key_file, sl_err_t *err)
 {
-	SSL_CTX *c = SSL_CTX_new(TLS_client_method());
-	char why[256];
-	if (!c) {
+	SSL_CTX *c = new_ctx(TLS_client_method(), 0, err);
+	if (!c)
+		return NULL;
+	SSL_CTX_set_verify(c, SSL_VERIFY_PEER, NULL);
+	bool ca = ca_file && ca_file[0];
+	if ((ca ? SSL_CTX_load_verify_locations(c, ca_file, NULL) : SSL_CTX_set_default_verify_paths(c)) != 1) {
+		char why[256];
 		ssl_errstr(why, sizeof(why));
-		sl_err_set(err, SL_EIO, false, "TLS context: %s", why);
+		sl_err_set(err, SL_EINVAL, false, "TLS CA file %s: %s", ca ? ca_file : "(system)", why);
+		SSL_CTX_free(c);
 		return NULL;
 	}
-	SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
-	SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
-	SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
-	SSL_CTX_set_verify(c, SSL_VERIFY_PEER, NULL);
-	int ok = ca_file && ca_file[0] ? SSL_CTX_load_verify_locations(c, ca_file, NULL)
-				       : SSL_CTX_set_default_verify_paths(c);
-	if (ok != 1) {
-		ssl_errstr(why, sizeof(why));
-		sl_err_set(err, SL_EINVAL, false, "TLS CA file %s: %s", ca_file && ca_file[0] ? ca_file : "(system)", why);
-	} else if (cert_file && cert_file[0] && SSL_CTX_use_certificate_chain_file(c, cert_file) != 1) {
-		ssl_errstr(why, sizeof(why));
-		sl_err_set(err, SL_EINVAL, false, "TLS certificate %s: %s", cert_file, why);
-	} else if (cert_file && cert_file[0] && SSL_CTX_use_PrivateKey_file(c, key_file, SSL_FILETYPE_PEM) != 1) {
-		ssl_errstr(why, sizeof(why));
-		sl_err_set(err, SL_EINVAL, false, "TLS key %s: %s", key_file, why);
-	} else if (cert_file && cert_file[0] && SSL_CTX_check_private_key(c) != 1) {
-		ERR_clear_error();
-		sl_err_set(err, SL_EINVAL, false, "TLS key %s does not match certificate %s", key_file, cert_file);
-	} else {
-		sl_tls_ctx_t *ctx = sl_xcalloc(1, sizeof(*ctx));
-		uv_mutex_init(&ctx->mu);
-		ctx->cur = c;
-		ctx->refs = 1; /* not in the list: nothing to reload */
-		return ctx;
+	if (cert_file && cert_file[0] && use_cert(c, cert_file, key_file, err) != 0) {
+		SSL_CTX_free(c);
+		return NULL;
 	}
-	SSL_CTX_free(c);
-	return NULL;
+	sl_tls_ctx_t *ctx = sl_xcalloc(1, sizeof(*ctx));
+	uv_mutex_init(&ctx->mu);
+	ctx->cur = c;
+	ctx->refs = 1; /* not in the list: nothing to reload */
+	return ctx;
 }
 
 /* ---- connections ---- */

@@ -146,16 +146,15 @@ static void test_fatal_error_fails_the_role(void **state)
 	sl_cfg_free(cfg);
 }
 
-/* librdkafka's own lines go out in the house format, at the matching
- * level (a refused connection is an error), not raw on stderr. */
-static void test_librdkafka_lines_in_house_format(void **state)
+/* A producer with these settings (a broker that refuses: 127.0.0.1:1),
+ * its log lines read from a pipe while it is polled, until a line holds
+ * want (or 10 s): the newest lines read are left in got. */
+static void producer_log(char **argv, int argc, const char *want, char *got, size_t size)
 {
-	(void)state;
 	static const sl_cfg_key_t *const tables[] = {sl_cfg_keys_kafka, NULL};
-	char *argv[] = {"--bootstrap-server", "127.0.0.1:1", NULL};
 	unsetenv("SLUICE_KAFKA_BROKERS");
 	sl_cfg_t *cfg = sl_cfg_new("test", "test", NULL, tables);
-	assert_int_equal(sl_cfg_parse(cfg, 2, argv, NULL), 0);
+	assert_int_equal(sl_cfg_parse(cfg, argc, argv, NULL), 0);
 	int fds[2];
 	assert_int_equal(pipe(fds), 0);
 	fcntl(fds[0], F_SETFL, O_NONBLOCK);
@@ -163,15 +162,15 @@ static void test_librdkafka_lines_in_house_format(void **state)
 	sl_err_t err = {0};
 	rd_kafka_t *rk = sl_kclient_new(RD_KAFKA_PRODUCER, sl_kconf_new(cfg, "test", SL_KCONF_PRODUCER, &err), &err);
 	assert_non_null(rk);
-	char got[8192] = "";
 	size_t len = 0;
+	got[0] = '\0';
 	int64_t end = sl_clock_mono_ms() + 10000;
-	while (!strstr(got, "lvl=error role=sluice ev=kafka_log") && sl_clock_mono_ms() < end) {
+	while (!strstr(got, want) && sl_clock_mono_ms() < end) {
 		rd_kafka_poll(rk, 50);
-		ssize_t n = read(fds[0], got + len, sizeof(got) - 1 - len);
+		ssize_t n = read(fds[0], got + len, size - 1 - len);
 		if (n > 0)
 			got[len += (size_t)n] = '\0';
-		if (len == sizeof(got) - 1)
+		if (len == size - 1)
 			len = 0; /* keep reading: only the newest lines matter */
 	}
 	rd_kafka_destroy(rk);
@@ -179,6 +178,16 @@ static void test_librdkafka_lines_in_house_format(void **state)
 	close(fds[0]);
 	close(fds[1]);
 	sl_cfg_free(cfg);
+}
+
+/* librdkafka's own lines go out in the house format, at the matching
+ * level (a refused connection is an error), not raw on stderr. */
+static void test_librdkafka_lines_in_house_format(void **state)
+{
+	(void)state;
+	char *argv[] = {"--bootstrap-server", "127.0.0.1:1", NULL};
+	char got[8192];
+	producer_log(argv, 2, "lvl=error role=sluice ev=kafka_log", got, sizeof(got));
 	assert_non_null(strstr(got, "lvl=error role=sluice ev=kafka_log level=3 facility="));
 	assert_non_null(strstr(got, "127.0.0.1:1"));
 }
@@ -189,35 +198,10 @@ static void test_librdkafka_lines_in_house_format(void **state)
 static void test_kafka_debug_shows_at_info(void **state)
 {
 	(void)state;
-	static const sl_cfg_key_t *const tables[] = {sl_cfg_keys_kafka, NULL};
 	char *argv[] = {"--bootstrap-server", "127.0.0.1:1", "-X", "kafka.debug=broker", NULL};
-	unsetenv("SLUICE_KAFKA_BROKERS");
-	sl_cfg_t *cfg = sl_cfg_new("test", "test", NULL, tables);
-	assert_int_equal(sl_cfg_parse(cfg, 4, argv, NULL), 0);
 	assert_int_equal(sl_log_setup("sluice", "info", "logfmt"), 0);
-	int fds[2];
-	assert_int_equal(pipe(fds), 0);
-	fcntl(fds[0], F_SETFL, O_NONBLOCK);
-	sl_log_set_fd(fds[1]);
-	sl_err_t err = {0};
-	rd_kafka_t *rk = sl_kclient_new(RD_KAFKA_PRODUCER, sl_kconf_new(cfg, "test", SL_KCONF_PRODUCER, &err), &err);
-	assert_non_null(rk);
-	char got[16384] = "";
-	size_t len = 0;
-	int64_t end = sl_clock_mono_ms() + 10000;
-	while (!strstr(got, "lvl=info role=sluice ev=kafka_log level=7") && sl_clock_mono_ms() < end) {
-		rd_kafka_poll(rk, 50);
-		ssize_t n = read(fds[0], got + len, sizeof(got) - 1 - len);
-		if (n > 0)
-			got[len += (size_t)n] = '\0';
-		if (len == sizeof(got) - 1)
-			len = 0;
-	}
-	rd_kafka_destroy(rk);
-	sl_log_set_fd(-1);
-	close(fds[0]);
-	close(fds[1]);
-	sl_cfg_free(cfg);
+	char got[16384];
+	producer_log(argv, 4, "lvl=info role=sluice ev=kafka_log level=7", got, sizeof(got));
 	assert_non_null(strstr(got, "lvl=info role=sluice ev=kafka_log level=7"));
 }
 
