@@ -12,7 +12,9 @@
 # committed after Redis acknowledged. Configurations side by side, each
 # run BENCH_RUNS times (median reported, ratio to the first):
 #   one reducer (default --max-batch 10000), two reducers, one reducer with
-#   --max-batch 500.
+#   --max-batch 500; and one reducer against a second redis-server reached
+#   in the clear, then the same server over TLS (rediss://, the cost of
+#   TLS to Redis).
 # Then a live run: the feed at BENCH_LIVE_RATE records/s for 5 s with 100
 # channels subscribed to 10 markets each, reporting the reducer's end-to-end
 # latency (Kafka record timestamp -> Redis acknowledgement) p50/p99 from its
@@ -93,8 +95,21 @@ PY
 
 median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
+# A second Redis, serving the same data plain and over TLS (its own CA,
+# a certificate for 127.0.0.1), so that one reducer's cost of rediss://
+# is measured against the same server reached in the clear.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 \
+	-addext "subjectAltName=IP:127.0.0.1" -keyout "$st/tls.key" -out "$st/tls.pem" 2>/dev/null
+tls_plain=$(free_port) tls_port=$(free_port)
+redis-server --port "$tls_plain" --tls-port "$tls_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$st" \
+	--tls-cert-file "$st/tls.pem" --tls-key-file "$st/tls.key" --tls-auth-clients no > "$st/redis-tls.log" 2>&1 &
+pids+=($!)
+wait_for 20 "redis-server with TLS" redis-cli -p "$tls_plain" PING || { echo "reducer.sh: no TLS redis-server" >&2; exit 1; }
+
 declare -A rate cpu rss
-configs=("one reducer|1|" "two reducers|2|" "one reducer, --max-batch 500|1|--max-batch 500")
+configs=("one reducer|1|" "two reducers|2|" "one reducer, --max-batch 500|1|--max-batch 500"
+	"one reducer, a second Redis in the clear|1|--redis-url redis://127.0.0.1:$tls_plain/0"
+	"one reducer, the same Redis over TLS|1|--redis-url rediss://127.0.0.1:$tls_port/0?tls_ca=$st/tls.pem")
 for c in "${configs[@]}"; do
 	label=${c%%|*}; rest=${c#*|}; count=${rest%%|*}; args=${rest#*|}
 	rates=(); cpus=(); rsss=()
