@@ -2,8 +2,9 @@
  *
  * How it fits: auth/jwt.c (base64url without padding, RFC 7515 section
  * 2), auth/basic.c (the Authorization: Basic header, RFC 7617) and the
- * REST proxy's binary records (standard alphabet, padding optional) call
- * it, each with the flags that spell its rules. Pure functions: no I/O,
+ * REST proxy's binary records (standard alphabet, padding optional) and
+ * proto/ws.c (the WebSocket handshake's keys) call it, each with the flags
+ * that spell its rules. Pure functions: no I/O,
  * no state, any thread.
  * Decoding is strict unless a flag relaxes it: only the chosen alphabet,
  * padding as the flags say, never a lone character left over (a length
