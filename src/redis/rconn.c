@@ -262,8 +262,12 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 			drop(rc, NULL, err.msg);
 			return;
 		}
-		if (rc->st == SL_RC_HANDSHAKE && sl_tls_handshake_done(rc->tls))
+		if (rc->st == SL_RC_HANDSHAKE && sl_tls_handshake_done(rc->tls)) {
+			uint64_t gen = rc->gen;
 			flush(rc); /* AUTH, SELECT, PING waited for it */
+			if (gen != rc->gen)
+				return; /* the write failed: dropped, nothing to parse */
+		}
 		if (!rc->plain.len)
 			return;
 		if (rc->rcap - rc->rlen < rc->plain.len) {
